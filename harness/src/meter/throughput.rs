@@ -1,0 +1,94 @@
+//! Training throughput: step time, samples/s, GFLOP/s, cold start, setup, loss and validation
+//! accuracy, from the probe's raw per-step times.
+
+use super::Meter;
+use crate::plan::Case;
+use crate::record::{CaseInfo, Record, Sample};
+use crate::target::Outcome;
+
+pub struct Throughput;
+
+fn samples(case_id: &str, metric: &str, phase: &'static str, values: &[f64]) -> Vec<Sample> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(index, &value)| Sample {
+            case_id: case_id.into(),
+            metric: metric.into(),
+            phase,
+            index,
+            value,
+        })
+        .collect()
+}
+
+impl Meter for Throughput {
+    fn name(&self) -> &'static str {
+        "throughput"
+    }
+
+    fn records(
+        &self,
+        case: &Case,
+        info: &CaseInfo,
+        outcome: &Outcome,
+    ) -> (Vec<Record>, Vec<Sample>) {
+        let Some(r) = &outcome.result else {
+            return (Vec::new(), Vec::new());
+        };
+        let id = &case.id;
+        let step = &r.step_ms;
+        let per_s: Vec<f64> = step.iter().map(|ms| r.batch as f64 * 1e3 / ms).collect();
+        let gflops: Vec<f64> = step
+            .iter()
+            .map(|ms| r.flops_per_step as f64 / ms / 1e6)
+            .collect();
+        let losses: Vec<f64> = r.losses.iter().map(|&l| l as f64).collect();
+        let mut recs = vec![
+            Record::measured(info, "step_time", "ms", true, step),
+            Record::measured(info, "throughput", "samples/s", false, &per_s),
+            Record::measured(info, "compute", "GFLOP/s", false, &gflops),
+            Record::measured(info, "first_step", "ms", true, &[r.first_step_ms]),
+            Record::measured(info, "setup", "ms", true, &[r.setup_ms]),
+            Record::measured(info, "train_time", "ms", true, &[r.train_ms]),
+            Record::measured(
+                info,
+                "loss_final",
+                "nats",
+                true,
+                &losses[losses.len().saturating_sub(1)..],
+            ),
+            Record::measured(
+                info,
+                "val_accuracy",
+                "fraction",
+                false,
+                &[r.val_accuracy as f64],
+            ),
+        ];
+        if let Some(rss) = outcome.peak_rss_bytes {
+            recs.push(Record::measured(
+                info,
+                "peak_rss",
+                "MiB",
+                true,
+                &[rss as f64 / 1048576.0],
+            ));
+        }
+        let mut smp = samples(id, "step_time", "warmup", &r.warmup_ms);
+        smp.extend(samples(id, "step_time", "measured", step));
+        smp.extend(samples(
+            id,
+            "loss",
+            "warmup",
+            &losses[..r.warmup_ms.len().min(losses.len())],
+        ));
+        smp.extend(samples(
+            id,
+            "loss",
+            "measured",
+            &losses[r.warmup_ms.len().min(losses.len())..],
+        ));
+        (recs, smp)
+    }
+}

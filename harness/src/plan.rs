@@ -1,0 +1,148 @@
+//! The plan: a scenario expanded into concrete cases (workload x size x target x backend x simd x
+//! context x repetition), with stable ids, in a seeded shuffled order so drift favours no target.
+
+use crate::scenario::{Catalog, Scenario};
+use serde::{Deserialize, Serialize};
+use wasm_probe::measure::CaseSpec;
+use wasm_probe::workload::WorkloadSpec;
+
+/// One case to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: String,
+    pub workload: String,
+    pub size: String,
+    pub target: String,
+    pub backend: String,
+    pub simd: Option<bool>,
+    pub context: String,
+    pub repetition: u32,
+    pub seed: u64,
+    pub warmup: u32,
+    pub steps: u32,
+    pub epochs: Option<u32>,
+    pub timeout_s: u64,
+    pub meters: Vec<String>,
+    pub classes: Option<u32>,
+    pub samples_per_class: Option<u32>,
+    pub fault: Option<String>,
+}
+
+impl Case {
+    /// What the probe receives.
+    pub fn spec(&self) -> CaseSpec {
+        CaseSpec {
+            workload: WorkloadSpec {
+                workload: self.workload.clone(),
+                size: self.size.clone(),
+                classes: self.classes.map(|c| c as usize),
+                samples_per_class: self.samples_per_class.map(|c| c as usize),
+            },
+            backend: self.backend.clone(),
+            seed: self.seed,
+            warmup: self.warmup,
+            steps: self.steps,
+            epochs: self.epochs,
+            fault: self.fault.clone(),
+        }
+    }
+
+    pub fn simd_label(&self) -> &'static str {
+        match self.simd {
+            Some(true) => "simd",
+            Some(false) => "no-simd",
+            None => "-",
+        }
+    }
+
+    /// The case id without the repetition: the same across repetitions and runs.
+    pub fn series(&self) -> String {
+        self.id
+            .rsplit_once("/r")
+            .map(|(s, _)| s.to_string())
+            .unwrap_or_else(|| self.id.clone())
+    }
+}
+
+/// Expand a scenario into cases. Native targets fix their backend; wasm targets (node, browsers)
+/// take the group's backends, SIMD variants and contexts.
+pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for g in &scenario.groups {
+        for workload in &g.workloads {
+            for size in g.sizes_for(workload, catalog) {
+                for target in &g.targets {
+                    let variants: Vec<(String, Option<bool>, String)> = match native_backend(target)
+                    {
+                        Some(b) => vec![(b.to_string(), None, "main".to_string())],
+                        None => {
+                            let contexts: Vec<String> = if target == "node" {
+                                vec!["main".into()]
+                            } else {
+                                g.contexts.clone()
+                            };
+                            let mut v = Vec::new();
+                            for b in &g.backends {
+                                for &s in &g.simd {
+                                    for c in &contexts {
+                                        v.push((b.clone(), Some(s), c.clone()));
+                                    }
+                                }
+                            }
+                            v
+                        }
+                    };
+                    for (backend, simd, context) in variants {
+                        for rep in 1..=g.repetitions {
+                            let variant = match simd {
+                                Some(true) => format!("{backend}-simd"),
+                                Some(false) => format!("{backend}-nosimd"),
+                                None => backend.clone(),
+                            };
+                            let id =
+                                format!("{workload}/{size}/{target}/{variant}/{context}/r{rep}");
+                            if !seen.insert(id.clone()) {
+                                continue;
+                            }
+                            cases.push(Case {
+                                id,
+                                workload: workload.clone(),
+                                size: size.clone(),
+                                target: target.clone(),
+                                backend: backend.clone(),
+                                simd,
+                                context: context.clone(),
+                                repetition: rep,
+                                seed: scenario.seed,
+                                warmup: g.warmup,
+                                steps: g.steps,
+                                epochs: g.epochs,
+                                timeout_s: g.timeout_s,
+                                meters: g.meters.clone(),
+                                classes: g.classes,
+                                samples_per_class: g.samples_per_class,
+                                fault: None,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if scenario.shuffle {
+        let mut rng = wasm_probe::rng::Rng::derive(scenario.seed, "case-order");
+        rng.shuffle(&mut cases);
+    }
+    cases
+}
+
+/// The backend a native target always uses; None for targets that run the wasm probe.
+pub fn native_backend(target: &str) -> Option<&'static str> {
+    match target {
+        "native-ndarray" => Some("ndarray"),
+        "native-flex" => Some("flex"),
+        "native-wgpu" => Some("wgpu"),
+        _ => None,
+    }
+}

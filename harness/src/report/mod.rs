@@ -1,0 +1,873 @@
+//! The report: reads run directories and writes `index.html` (self-contained), `report.md`,
+//! `summary.csv` and the charts as SVG files. Owns what the report says; submodules render it.
+
+pub(crate) mod charts;
+pub(crate) mod doc;
+mod gap;
+pub(crate) mod html;
+pub(crate) mod markdown;
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use gap::SUMMARY_COLUMNS;
+
+use crate::manifest::Manifest;
+use crate::record::{self, CaseInfo, Record, Status};
+use crate::stats::{self, Summary};
+use charts::{Point, Series};
+use doc::{Block, Doc, Section, Table};
+use gap::{Twins, gap, gap_interval};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// What [`write_report`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFiles {
+    pub html: PathBuf,
+    pub markdown: PathBuf,
+    pub summary: PathBuf,
+    pub charts: Vec<PathBuf>,
+    /// Problems that did not stop the report (e.g. a cut-short last line that was dropped);
+    /// they are also listed in the report's last section.
+    pub warnings: Vec<String>,
+}
+
+/// One run directory, read.
+pub(crate) struct Run {
+    pub manifest: Manifest,
+    pub records: Vec<Record>,
+}
+
+/// Read a run directory's `manifest.json` and `records.csv`; warnings are appended.
+pub(crate) fn load_run(dir: &Path, warnings: &mut Vec<String>) -> Result<Run, String> {
+    if !dir.is_dir() {
+        return Err(format!("{}: not a run directory", dir.display()));
+    }
+    let manifest = Manifest::read(dir)?;
+    let (rows, w) = record::read_records(&dir.join("records.csv")).map_err(|e| e.to_string())?;
+    warnings.extend(w);
+    Ok(Run {
+        manifest,
+        records: rows.into_iter().map(|r| r.record).collect(),
+    })
+}
+
+/// The summary of a record that measured something: status ok, a metric, finite samples.
+pub(crate) fn measured(r: &Record) -> Option<&Summary> {
+    if r.status == Status::Ok && r.metric != "case" {
+        r.summary.as_ref()
+    } else {
+        None
+    }
+}
+
+/// A median with its CI, possibly over several repetitions of a case.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Agg {
+    pub median: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub n: usize,
+    pub reps: usize,
+}
+
+impl Agg {
+    pub fn of(s: &Summary) -> Agg {
+        Agg {
+            median: s.median,
+            ci_low: s.ci_low,
+            ci_high: s.ci_high,
+            n: s.n,
+            reps: 1,
+        }
+    }
+
+    /// Several repetitions: the median of their medians, the widest CI, the total n.
+    pub fn combine(list: &[&Summary]) -> Option<Agg> {
+        match list {
+            [] => None,
+            [one] => Some(Agg::of(one)),
+            _ => {
+                let medians: Vec<f64> = list.iter().map(|s| s.median).collect();
+                Some(Agg {
+                    median: stats::median(&medians),
+                    ci_low: list.iter().map(|s| s.ci_low).fold(f64::INFINITY, f64::min),
+                    ci_high: list
+                        .iter()
+                        .map(|s| s.ci_high)
+                        .fold(f64::NEG_INFINITY, f64::max),
+                    n: list.iter().map(|s| s.n).sum(),
+                    reps: list.len(),
+                })
+            }
+        }
+    }
+
+    /// The same figure in another unit (`factor` multiplies every value).
+    pub fn scaled(&self, factor: f64) -> Agg {
+        Agg {
+            median: self.median * factor,
+            ci_low: self.ci_low * factor,
+            ci_high: self.ci_high * factor,
+            ..self.clone()
+        }
+    }
+
+    fn point(&self, x: f64) -> Point {
+        Point {
+            x,
+            y: self.median,
+            lo: self.ci_low,
+            hi: self.ci_high,
+        }
+    }
+}
+
+/// A number with about three significant digits, without exponent for ordinary magnitudes.
+pub(crate) fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    let a = x.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else if a >= 1e-4 {
+        let decimals = (2.0 - a.log10().floor()) as usize;
+        format!("{x:.decimals$}")
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+/// `12.3 ms [12.1, 12.6] n=20` (and `over 3 reps` when pooled).
+pub(crate) fn fig(a: &Agg, unit: &str) -> String {
+    let unit = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    };
+    let reps = if a.reps > 1 {
+        format!(" over {} reps", a.reps)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}{unit} [{}, {}] n={}{reps}",
+        num(a.median),
+        num(a.ci_low),
+        num(a.ci_high),
+        a.n
+    )
+}
+
+/// `2.00× [1.90, 2.10]`.
+fn ratio_fig(r: f64, ci: Option<(f64, f64)>) -> String {
+    match ci {
+        Some((l, h)) => format!("{r:.2}× [{l:.2}, {h:.2}]"),
+        None => format!("{r:.2}×"),
+    }
+}
+
+/// `ndarray-simd` / `ndarray-nosimd` / `ndarray`, as in case ids.
+fn variant(c: &CaseInfo) -> String {
+    match c.simd.as_str() {
+        "simd" => format!("{}-simd", c.backend),
+        "no-simd" => format!("{}-nosimd", c.backend),
+        _ => c.backend.clone(),
+    }
+}
+
+fn engine_label(c: &CaseInfo) -> String {
+    match (c.engine.as_str(), c.engine_version.as_str()) {
+        ("", _) => c.target.clone(),
+        (e, "") => e.to_string(),
+        (e, v) => format!("{e} {v}"),
+    }
+}
+
+fn is_native(target: &str) -> bool {
+    target.starts_with("native-")
+}
+
+const NOT_MEASURED: &str = "Not measured in these runs.";
+
+/// Read the runs and write the report files into `out_dir`.
+pub fn write_report(runs: &[PathBuf], out_dir: &Path) -> Result<ReportFiles, String> {
+    if runs.is_empty() {
+        return Err("no run directories given (expected results/<run-id> directories)".into());
+    }
+    let mut warnings = Vec::new();
+    let mut loaded: Vec<Run> = Vec::new();
+    let mut seen: BTreeMap<String, &PathBuf> = BTreeMap::new();
+    for dir in runs {
+        let run = load_run(dir, &mut warnings)?;
+        match seen.entry(run.manifest.run_id.clone()) {
+            Entry::Occupied(first) => warnings.push(format!(
+                "{}: run `{}` is also at {}; reported once",
+                dir.display(),
+                run.manifest.run_id,
+                first.get().display()
+            )),
+            Entry::Vacant(v) => {
+                v.insert(dir);
+                loaded.push(run);
+            }
+        }
+    }
+    let runs = loaded;
+    let twins = Twins::new(&runs);
+    let doc = build(&runs, &twins, &warnings);
+
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| format!("{}: cannot create: {e}", out_dir.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, String> {
+        let path = out_dir.join(name);
+        record::write_atomic(&path, bytes)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        Ok(path)
+    };
+    let mut chart_files = Vec::new();
+    for s in &doc.sections {
+        for b in &s.blocks {
+            if let Block::Chart(c) = b {
+                chart_files.push(write(&c.file, c.svg.as_bytes())?);
+            }
+        }
+    }
+    let summary = write("summary.csv", &gap::summary_csv(&runs, &twins)?)?;
+    let markdown = write("report.md", markdown::render(&doc).as_bytes())?;
+    let html = write("index.html", html::render(&doc).as_bytes())?;
+    Ok(ReportFiles {
+        html,
+        markdown,
+        summary,
+        charts: chart_files,
+        warnings,
+    })
+}
+
+/// Every measured record that `pred` accepts, with the index of its run.
+fn of_metric(runs: &[Run], pred: impl Fn(&Record) -> bool) -> Vec<(usize, &Record, &Summary)> {
+    runs.iter()
+        .enumerate()
+        .flat_map(|(i, run)| run.records.iter().map(move |r| (i, r)))
+        .filter(|(_, r)| pred(r))
+        .filter_map(|(i, r)| measured(r).map(|s| (i, r, s)))
+        .collect()
+}
+
+fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
+    let multi = runs.len() > 1;
+    let mut intro = vec![format!(
+        "Runs: {}.",
+        runs.iter()
+            .map(|r| format!(
+                "{} ({}, started {})",
+                r.manifest.run_id, r.manifest.scenario, r.manifest.started
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )];
+    intro.push(
+        "Figures are medians with the 95% bootstrap CI of the median in brackets and the number of \
+         samples n. A case run several times (repetitions) is shown as the median of its repetitions' \
+         medians, the widest of their CIs and the total n. Gap ratios above 1 mean slower than native."
+            .into(),
+    );
+    let mut sections = vec![environment(runs)];
+    sections.push(rate_chart(
+        runs,
+        multi,
+        "throughput",
+        "Training throughput vs model size",
+        "throughput.svg",
+        "samples/s",
+    ));
+    sections.push(rate_chart(
+        runs,
+        multi,
+        "compute",
+        "Compute rate vs model size",
+        "compute.svg",
+        "GFLOP/s",
+    ));
+    sections.push(gap_section(runs, twins, multi));
+    sections.push(step_times(runs, multi));
+    sections.push(teachable_machine(runs, twins, multi));
+    sections.push(pivot(
+        runs,
+        multi,
+        "memory",
+        "Memory",
+        "Peak memory of the case process (RSS, PSS) and the largest model that fit (ceiling_*).",
+        |m| m == "peak_rss" || m == "peak_pss" || m.starts_with("ceiling_"),
+    ));
+    sections.push(pivot(
+        runs,
+        multi,
+        "ui-stalls",
+        "UI stalls",
+        "How training on the page's threads delays frames: the longest and 95th-percentile frame gap and the count of long frames.",
+        |m| matches!(m, "frame_gap_max" | "frame_gap_p95" | "long_frames"),
+    ));
+    sections.push(pivot(
+        runs,
+        multi,
+        "background",
+        "Background tabs",
+        "Throughput in a background tab relative to a foreground one (background_ratio).",
+        |m| m == "background_ratio",
+    ));
+    sections.push(pivot(
+        runs,
+        multi,
+        "ingestion",
+        "Data ingestion",
+        "Getting training data into the engine (ingest_*).",
+        |m| m.starts_with("ingest_"),
+    ));
+    sections.push(capabilities(runs));
+    sections.push(not_ok(runs, multi));
+    if !warnings.is_empty() {
+        let mut s = Section::new("warnings", "Warnings while reading");
+        for w in warnings {
+            s.para(w.clone());
+        }
+        sections.push(s);
+    }
+    Doc {
+        title: "gapbench report".into(),
+        intro,
+        sections,
+    }
+}
+
+fn environment(runs: &[Run]) -> Section {
+    let mut s = Section::new("environment", "Environment");
+    let mut header = vec!["".to_string()];
+    header.extend(runs.iter().map(|r| r.manifest.run_id.clone()));
+    let mut t = Table::new(&header);
+    type Field = (&'static str, fn(&Manifest) -> String);
+    let fields: [Field; 15] = [
+        ("scenario", |m| m.scenario.clone()),
+        ("host CPU", |m| m.host_cpu.clone()),
+        ("cores", |m| m.cores.to_string()),
+        ("RAM", |m| {
+            format!("{:.1} GiB", m.ram_bytes as f64 / (1u64 << 30) as f64)
+        }),
+        ("OS", |m| m.os.clone()),
+        ("kernel", |m| m.kernel.clone()),
+        ("commit", |m| m.git_commit.clone()),
+        ("gapbench", |m| m.gapbench_version.clone()),
+        ("allocator", |m| m.allocator.clone()),
+        ("rustc", |m| m.rustc.clone()),
+        ("burn", |m| m.burn.clone()),
+        ("native threads", |m| m.native_threads.to_string()),
+        ("started", |m| m.started.clone()),
+        ("ended", |m| {
+            m.ended.clone().unwrap_or_else(|| "(not finished)".into())
+        }),
+        ("cases done", |m| {
+            format!("{} of {}", m.cases_done, m.cases_planned)
+        }),
+    ];
+    for (name, get) in fields {
+        let mut row = vec![name.to_string()];
+        row.extend(runs.iter().map(|r| get(&r.manifest)));
+        t.push(row);
+    }
+    s.table(t);
+
+    // engines and versions seen in records
+    let mut engines: BTreeMap<(String, String), (BTreeSet<String>, BTreeSet<String>)> =
+        BTreeMap::new();
+    let mut devices: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for run in runs {
+        for r in &run.records {
+            let c = &r.case;
+            if !c.engine.is_empty() || !c.engine_version.is_empty() {
+                let e = engines
+                    .entry((c.engine.clone(), c.engine_version.clone()))
+                    .or_default();
+                e.0.insert(c.target.clone());
+                e.1.insert(c.run_id.clone());
+            }
+            if !c.device.is_empty() {
+                devices.entry(c.device.clone()).or_default().insert(format!(
+                    "{} {}",
+                    c.target,
+                    variant(c)
+                ));
+            }
+        }
+    }
+    if engines.is_empty() {
+        s.note("No engine versions recorded.");
+    } else {
+        let mut t = Table::new(&["engine", "version", "targets", "runs"]);
+        for ((e, v), (targets, run_ids)) in engines {
+            t.push(vec![e, v, join(&targets), join(&run_ids)]);
+        }
+        s.table(t);
+    }
+    if devices.is_empty() {
+        s.note("No devices or adapters recorded.");
+    } else {
+        let mut t = Table::new(&["device / adapter", "used by"]);
+        for (d, users) in devices {
+            t.push(vec![d, join(&users)]);
+        }
+        s.table(t);
+    }
+    s
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// Label of a chart series: target and variant and context, with the run when there are several.
+fn series_label(c: &CaseInfo, multi: bool) -> String {
+    let base = format!("{} {} {}", c.target, variant(c), c.context);
+    if multi {
+        format!("{base} ({})", c.run_id)
+    } else {
+        base
+    }
+}
+
+fn rate_chart(
+    runs: &[Run],
+    multi: bool,
+    metric: &str,
+    title: &str,
+    file: &str,
+    unit: &str,
+) -> Section {
+    let mut s = Section::new(metric, title);
+    let recs = of_metric(runs, |r| r.metric == metric);
+    if recs.is_empty() {
+        s.note(NOT_MEASURED);
+        return s;
+    }
+    // series -> (params, workload, size) -> summaries over repetitions
+    type Points<'a> = BTreeMap<(u64, String, String), (Vec<&'a Summary>, String)>;
+    let mut series: BTreeMap<String, Points> = BTreeMap::new();
+    let mut no_params = 0;
+    for (_, r, sum) in &recs {
+        let c = &r.case;
+        if c.params == 0 {
+            no_params += 1;
+            continue;
+        }
+        let e = series
+            .entry(series_label(c, multi))
+            .or_default()
+            .entry((c.params, c.workload.clone(), c.size.clone()))
+            .or_insert_with(|| (Vec::new(), r.unit.clone()));
+        e.0.push(sum);
+    }
+    let mut chart_series = Vec::new();
+    let mut t = Table::new(&["series", "workload/size", "parameters", metric]);
+    for (label, points) in &series {
+        let mut pts = Vec::new();
+        for ((params, workload, size), (sums, unit)) in points {
+            let Some(agg) = Agg::combine(sums) else {
+                continue;
+            };
+            pts.push(agg.point(*params as f64));
+            t.push(vec![
+                label.clone(),
+                format!("{workload}/{size}"),
+                charts::human(*params as f64),
+                fig(&agg, unit),
+            ]);
+        }
+        chart_series.push(Series {
+            label: label.clone(),
+            points: pts,
+        });
+    }
+    s.para(format!(
+        "{metric} ({unit}) against parameter count, both axes logarithmic; one line per target, \
+         backend variant and context; bars are 95% CIs."
+    ));
+    match charts::log_log(
+        file,
+        title,
+        "parameters",
+        &format!("{metric} ({unit})"),
+        &chart_series,
+    ) {
+        Ok(chart) => s.blocks.push(Block::Chart(chart)),
+        Err(_) => s.note("No positive values to chart."),
+    }
+    s.table(t);
+    if no_params > 0 {
+        s.note(format!(
+            "{no_params} record(s) without a parameter count are left out of the chart."
+        ));
+    }
+    s
+}
+
+fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
+    let mut s = Section::new("gap", "Browser/native gap");
+    let recs = of_metric(runs, |r| {
+        r.metric == "throughput" && !is_native(&r.case.target)
+    });
+    if recs.is_empty() {
+        s.note(NOT_MEASURED);
+        return s;
+    }
+    s.para(
+        "Gap = native throughput / this throughput (2.00× means half as fast as native). The native \
+         twin is native-ndarray (else native-flex) on the same workload and size, from the same run \
+         when it has one. The gap's interval combines the ends of both CIs (conservative).",
+    );
+    // (run, workload, size, target, variant, context) -> summaries over repetitions
+    type Key = (usize, u64, String, String, String, String, String);
+    let mut groups: BTreeMap<Key, (Vec<&Summary>, &Record)> = BTreeMap::new();
+    for (i, r, sum) in &recs {
+        let c = &r.case;
+        let key = (
+            *i,
+            c.params,
+            c.workload.clone(),
+            c.size.clone(),
+            c.target.clone(),
+            variant(c),
+            c.context.clone(),
+        );
+        groups
+            .entry(key)
+            .or_insert_with(|| (Vec::new(), r))
+            .0
+            .push(sum);
+    }
+    let mut header = vec![
+        "workload/size",
+        "engine",
+        "variant",
+        "context",
+        "throughput",
+        "native",
+        "gap",
+    ];
+    if multi {
+        header.insert(0, "run");
+    }
+    let mut t = Table::new(&header);
+    let mut per_engine: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut without = 0;
+    for ((i, _, workload, size, _, var, context), (sums, r)) in &groups {
+        let Some(agg) = Agg::combine(sums) else {
+            continue;
+        };
+        let twin = twins.find(*i, r);
+        let (native, ratio) = match &twin {
+            Some(tw) => {
+                let g = gap(agg.median, tw.agg.median, false);
+                if let Some(g) = g {
+                    per_engine.entry(engine_label(&r.case)).or_default().push(g);
+                }
+                let ci = gap_interval(&agg, &tw.agg, false);
+                (
+                    format!("{} ({})", fig(&tw.agg, &r.unit), tw.target),
+                    g.map(|g| ratio_fig(g, ci)).unwrap_or_else(|| "–".into()),
+                )
+            }
+            None => {
+                without += 1;
+                ("no native twin".into(), "–".into())
+            }
+        };
+        let mut row = vec![
+            format!("{workload}/{size}"),
+            engine_label(&r.case),
+            var.clone(),
+            context.clone(),
+            fig(&agg, &r.unit),
+            native,
+            ratio,
+        ];
+        if multi {
+            row.insert(0, runs[*i].manifest.run_id.clone());
+        }
+        t.push(row);
+    }
+    if !per_engine.is_empty() {
+        let parts: Vec<String> = per_engine
+            .iter()
+            .map(|(e, gs)| {
+                let geo = (gs.iter().map(|g| g.ln()).sum::<f64>() / gs.len() as f64).exp();
+                format!("{e}: {geo:.2}× (geometric mean of {} case(s))", gs.len())
+            })
+            .collect();
+        s.para(format!("Per engine: {}.", parts.join("; ")));
+    }
+    s.table(t);
+    if without > 0 {
+        s.note(format!("{without} case(s) have no native twin (no native-ndarray or native-flex record of the same workload and size)."));
+    }
+    s
+}
+
+fn case_label(r: &Record, multi: bool) -> String {
+    if multi {
+        format!("{}: {}", r.case.run_id, r.case.case_id)
+    } else {
+        r.case.case_id.clone()
+    }
+}
+
+fn step_times(runs: &[Run], multi: bool) -> Section {
+    let mut s = Section::new("step-time", "Step time of every case");
+    let recs: Vec<(usize, &Record)> = runs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, run)| run.records.iter().map(move |r| (i, r)))
+        .filter(|(_, r)| r.metric == "step_time" && r.status == Status::Ok)
+        .collect();
+    if recs.is_empty() {
+        s.note(NOT_MEASURED);
+        return s;
+    }
+    let mut t = Table::new(&["case", "engine", "step time"]);
+    let mut sorted = recs;
+    sorted.sort_by(|a, b| (a.0, &a.1.case.case_id).cmp(&(b.0, &b.1.case.case_id)));
+    for (_, r) in sorted {
+        let value = r
+            .summary
+            .as_ref()
+            .map(|x| fig(&Agg::of(x), &r.unit))
+            .unwrap_or_else(|| "no finite samples".into());
+        t.push(vec![case_label(r, multi), engine_label(&r.case), value]);
+    }
+    s.table(t);
+    s
+}
+
+fn teachable_machine(runs: &[Run], twins: &Twins, multi: bool) -> Section {
+    let mut s = Section::new("teachable-machine", "Teachable Machine verdict");
+    let recs = of_metric(runs, |r| {
+        r.case.workload == "tm-image" && r.metric == "train_time"
+    });
+    if recs.is_empty() {
+        s.note(NOT_MEASURED);
+        return s;
+    }
+    s.para("Time to train the Teachable-Machine-style image classifier (tm-image), start to finish, in seconds.");
+    type Key = (usize, String, String, String, String, String);
+    let mut groups: BTreeMap<Key, (Vec<&Summary>, &Record)> = BTreeMap::new();
+    for (i, r, sum) in &recs {
+        let c = &r.case;
+        let key = (
+            *i,
+            c.size.clone(),
+            c.target.clone(),
+            engine_label(c),
+            variant(c),
+            c.context.clone(),
+        );
+        groups
+            .entry(key)
+            .or_insert_with(|| (Vec::new(), r))
+            .0
+            .push(sum);
+    }
+    let mut header = vec![
+        "size",
+        "target",
+        "engine",
+        "variant",
+        "context",
+        "train time",
+        "vs native",
+    ];
+    if multi {
+        header.insert(0, "run");
+    }
+    let mut t = Table::new(&header);
+    let mut verdict = Vec::new();
+    for ((i, size, target, engine, var, context), (sums, r)) in &groups {
+        let Some(agg) = Agg::combine(sums) else {
+            continue;
+        };
+        let to_s = if r.unit == "ms" { 1e-3 } else { 1.0 };
+        let secs = agg.scaled(to_s);
+        let vs = twins
+            .find(*i, r)
+            .and_then(|tw| {
+                gap(agg.median, tw.agg.median, true)
+                    .map(|g| ratio_fig(g, gap_interval(&agg, &tw.agg, true)))
+            })
+            .unwrap_or_else(|| "–".into());
+        if !is_native(target) {
+            verdict.push(format!(
+                "{engine} {var} {context} ({size}): {} s ({vs} native)",
+                num(secs.median)
+            ));
+        }
+        let mut row = vec![
+            size.clone(),
+            target.clone(),
+            engine.clone(),
+            var.clone(),
+            context.clone(),
+            fig(&secs, "s"),
+            vs,
+        ];
+        if multi {
+            row.insert(0, runs[*i].manifest.run_id.clone());
+        }
+        t.push(row);
+    }
+    if !verdict.is_empty() {
+        s.para(format!("Verdict: {}.", verdict.join("; ")));
+    }
+    s.table(t);
+    s
+}
+
+/// A matrix of cases (rows) by metrics (columns) for the metrics `wanted` accepts.
+fn pivot(
+    runs: &[Run],
+    multi: bool,
+    id: &str,
+    title: &str,
+    about: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Section {
+    let mut s = Section::new(id, title);
+    let recs = of_metric(runs, |r| wanted(&r.metric));
+    if recs.is_empty() {
+        s.note(NOT_MEASURED);
+        return s;
+    }
+    s.para(about);
+    let mut metrics: BTreeMap<String, String> = BTreeMap::new();
+    type Row = (String, String, BTreeMap<String, String>);
+    let mut rows: BTreeMap<(usize, String), Row> = BTreeMap::new();
+    for (i, r, sum) in &recs {
+        metrics
+            .entry(r.metric.clone())
+            .or_insert_with(|| r.unit.clone());
+        let row = rows
+            .entry((*i, r.case.case_id.clone()))
+            .or_insert_with(|| (case_label(r, multi), engine_label(&r.case), BTreeMap::new()));
+        row.2.insert(r.metric.clone(), fig(&Agg::of(sum), &r.unit));
+    }
+    let mut header = vec!["case".to_string(), "engine".to_string()];
+    header.extend(metrics.iter().map(|(m, u)| {
+        if u.is_empty() {
+            m.clone()
+        } else {
+            format!("{m} ({u})")
+        }
+    }));
+    let mut t = Table::new(&header);
+    for (_, (case, engine, values)) in rows {
+        let mut row = vec![case, engine];
+        row.extend(
+            metrics
+                .keys()
+                .map(|m| values.get(m).cloned().unwrap_or_else(|| "–".into())),
+        );
+        t.push(row);
+    }
+    s.table(t);
+    s
+}
+
+fn capabilities(runs: &[Run]) -> Section {
+    let mut s = Section::new("capabilities", "Capabilities");
+    let recs: Vec<&Record> = runs
+        .iter()
+        .flat_map(|r| r.records.iter())
+        .filter(|r| r.metric.starts_with("cap_"))
+        .collect();
+    if recs.is_empty() {
+        s.note(NOT_MEASURED);
+        return s;
+    }
+    s.para("What each engine offers (cap_* records; the value is the record's message).");
+    let mut engines = BTreeSet::new();
+    let mut cells: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for r in recs {
+        let engine = engine_label(&r.case);
+        engines.insert(engine.clone());
+        let value = if r.status != Status::Ok {
+            format!("{}: {}", r.status.as_str(), r.message)
+        } else if !r.message.is_empty() {
+            r.message.clone()
+        } else if let Some(x) = &r.summary {
+            format!("{} {}", num(x.median), r.unit)
+                .trim_end()
+                .to_string()
+        } else {
+            "?".into()
+        };
+        cells
+            .entry(r.metric.clone())
+            .or_default()
+            .entry(engine)
+            .or_default()
+            .insert(value);
+    }
+    let mut header = vec!["capability".to_string()];
+    header.extend(engines.iter().cloned());
+    let mut t = Table::new(&header);
+    for (cap, by_engine) in cells {
+        let mut row = vec![cap.trim_start_matches("cap_").to_string()];
+        row.extend(engines.iter().map(|e| {
+            by_engine
+                .get(e)
+                .map(|v| v.iter().cloned().collect::<Vec<_>>().join(" / "))
+                .unwrap_or_else(|| "–".into())
+        }));
+        t.push(row);
+    }
+    s.table(t);
+    s
+}
+
+fn not_ok(runs: &[Run], multi: bool) -> Section {
+    let mut s = Section::new("not-ok", "Cases that did not finish");
+    let mut t = Table::new(&["case", "engine", "metric", "status", "message"]);
+    for run in runs {
+        for r in run.records.iter().filter(|r| r.status != Status::Ok) {
+            t.push(vec![
+                case_label(r, multi),
+                engine_label(&r.case),
+                if r.metric == "case" {
+                    String::new()
+                } else {
+                    r.metric.clone()
+                },
+                r.status.as_str().into(),
+                r.message.clone(),
+            ]);
+        }
+    }
+    if t.rows.is_empty() {
+        s.note("Every case finished ok.");
+    } else {
+        s.para(format!(
+            "{} record(s) with a status other than ok (skipped, failed, crashed, oom, timeout).",
+            t.rows.len()
+        ));
+        s.table(t);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,465 @@
+//! Tests of the report on synthetic runs: the files, self-containment, gap ratios, sections
+//! without data, and errors for malformed input.
+
+use super::testutil::{TempDir, case, throughput_case, write_run};
+use super::*;
+use crate::record::Sample;
+
+fn cap(run: &str, target: &str, name: &str, value: &str) -> Record {
+    Record {
+        case: case(run, "caps", "-", target, 1),
+        metric: name.into(),
+        unit: String::new(),
+        lower_is_better: false,
+        summary: None,
+        status: Status::Ok,
+        message: value.into(),
+    }
+}
+
+/// A run with native, chromium and firefox throughput on two sizes, a tm-image case, memory,
+/// capabilities and one failed case.
+fn mixed_run(dir: &Path) {
+    let r = "mixed-1";
+    let mut cases: Vec<(Vec<Record>, Vec<Sample>)> = vec![
+        // batch 10: 100 ms -> 100 samples/s, 200 ms -> 50, 250 ms -> 40
+        throughput_case(
+            &case(r, "mlp", "small", "native-ndarray", 1),
+            &[99.0, 100.0, 101.0],
+        ),
+        throughput_case(
+            &case(r, "mlp", "small", "chromium", 1),
+            &[198.0, 200.0, 202.0],
+        ),
+        throughput_case(
+            &case(r, "mlp", "small", "firefox", 1),
+            &[248.0, 250.0, 252.0],
+        ),
+        throughput_case(
+            &case(r, "mlp", "medium", "native-ndarray", 1),
+            &[990.0, 1000.0, 1010.0],
+        ),
+        throughput_case(
+            &case(r, "mlp", "medium", "chromium", 1),
+            &[2900.0, 3000.0, 3100.0],
+        ),
+        throughput_case(
+            &case(r, "tm-image", "small", "native-ndarray", 1),
+            &[10.0, 10.0, 10.0],
+        ),
+        throughput_case(
+            &case(r, "tm-image", "small", "chromium", 1),
+            &[30.0, 30.0, 30.0],
+        ),
+    ];
+    let native = case(r, "mlp", "small", "native-ndarray", 1);
+    cases[0]
+        .0
+        .push(Record::measured(&native, "peak_rss", "MiB", true, &[123.4]));
+    let failed = case(r, "mlp", "medium", "firefox", 1);
+    cases.push((
+        vec![Record::outcome(
+            &failed,
+            Status::Failed,
+            "probe crashed: out of <memory> & more",
+        )],
+        vec![],
+    ));
+    cases.push((
+        vec![
+            cap(r, "chromium", "cap_webgpu", "yes"),
+            cap(r, "firefox", "cap_webgpu", "no"),
+            cap(r, "chromium", "cap_simd", "yes"),
+        ],
+        vec![],
+    ));
+    write_run(dir, r, "2025-11-26T10:00:00Z", &cases);
+}
+
+fn summary_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    assert_eq!(headers.iter().collect::<Vec<_>>(), SUMMARY_COLUMNS);
+    rdr.records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn row<'a>(
+    rows: &'a [BTreeMap<String, String>],
+    case_prefix: &str,
+    metric: &str,
+) -> &'a BTreeMap<String, String> {
+    rows.iter()
+        .find(|r| r["case_id"].starts_with(case_prefix) && r["metric"] == metric)
+        .unwrap_or_else(|| panic!("no {case_prefix} {metric} row"))
+}
+
+fn num_of(row: &BTreeMap<String, String>, col: &str) -> f64 {
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = `{}`", row[col]))
+}
+
+/// Strip every `xmlns="..."` / `xmlns:x="..."` attribute (a namespace name, not a fetch).
+fn without_xmlns(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("xmlns") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        match after
+            .find('"')
+            .and_then(|q| after[q + 1..].find('"').map(|e| q + 1 + e + 1))
+        {
+            Some(end) => rest = &after[end..],
+            None => {
+                rest = after;
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn report_on_native_and_browser_run() {
+    let tmp = TempDir::new("report");
+    let run = tmp.path().join("mixed-1");
+    mixed_run(&run);
+    let out = tmp.path().join("report");
+    let files = write_report(std::slice::from_ref(&run), &out).unwrap();
+
+    assert!(files.html.is_file() && files.markdown.is_file() && files.summary.is_file());
+    assert_eq!(files.html, out.join("index.html"));
+    assert_eq!(
+        files.charts,
+        vec![out.join("throughput.svg"), out.join("compute.svg")]
+    );
+    assert!(files.warnings.is_empty(), "{:?}", files.warnings);
+
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    assert_eq!(
+        html.matches("<svg").count(),
+        files.charts.len(),
+        "one inline <svg per chart"
+    );
+    for c in &files.charts {
+        let svg = std::fs::read_to_string(c).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("<text"), "labels are SVG text");
+    }
+    // self-contained: no fetches of any kind
+    let stripped = without_xmlns(&html);
+    assert!(html.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(
+        !stripped.contains("http://") && !stripped.contains("https://"),
+        "external URL in the HTML"
+    );
+    for bad in ["<script", "<link", "<img", "<iframe", "@import", "url("] {
+        assert!(!html.contains(bad), "{bad} in the HTML");
+    }
+    assert!(!stripped.contains("src="));
+    // every href is an in-page anchor
+    for (i, _) in html.match_indices("href=\"") {
+        assert_eq!(&html[i + 6..i + 7], "#", "{}", &html[i..i + 40]);
+    }
+    // escaped text, failure listed, capabilities matrix, TM verdict
+    assert!(html.contains("out of &lt;memory&gt; &amp; more"));
+    assert!(html.contains("<th>chromium 131.0.6778.85</th>") && html.contains("<td>webgpu</td>"));
+    assert!(
+        html.contains("Verdict: chromium 131.0.6778.85 ndarray-simd main (small): 0.0900 s (3.00×"),
+        "{html}"
+    );
+    assert!(html.contains("peak_rss (MiB)") && html.contains("123 MiB [123, 123] n=1"));
+
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    assert!(md.contains("](throughput.svg)") && md.contains("](compute.svg)"));
+    assert!(
+        md.contains("## UI stalls\n\n_Not measured in these runs._"),
+        "{md}"
+    );
+    assert!(md.contains("100 samples/s [99.0, 101] n=3"), "{md}");
+    assert!(md.contains("2.00× ["), "{md}");
+    assert!(
+        md.contains("| mlp/medium/firefox/ndarray-simd/main/r1 | firefox 133.0 |  | failed |"),
+        "{md}"
+    );
+
+    let rows = summary_rows(&files.summary);
+    let chromium = row(&rows, "mlp/small/chromium/", "throughput");
+    assert_eq!(num_of(chromium, "median"), 50.0);
+    assert_eq!(num_of(chromium, "native_median"), 100.0);
+    assert_eq!(num_of(chromium, "gap_ratio"), 2.0);
+    assert_eq!(chromium["engine_version"], "131.0.6778.85");
+    assert_eq!(
+        num_of(row(&rows, "mlp/small/firefox/", "throughput"), "gap_ratio"),
+        2.5
+    );
+    // lower is better: this / native
+    assert_eq!(
+        num_of(row(&rows, "mlp/small/chromium/", "step_time"), "gap_ratio"),
+        2.0
+    );
+    // records.csv keeps 6 decimals: 10 / 3.333333
+    assert!(
+        (num_of(
+            row(&rows, "mlp/medium/chromium/", "throughput"),
+            "gap_ratio"
+        ) - 3.0)
+            .abs()
+            < 1e-6
+    );
+    assert_eq!(
+        num_of(
+            row(&rows, "mlp/small/native-ndarray/", "throughput"),
+            "gap_ratio"
+        ),
+        1.0
+    );
+    // no twin: empty gap fields; outcome and text-only records are not rows
+    let rss = row(&rows, "mlp/small/native-ndarray/", "peak_rss");
+    assert_eq!(
+        (rss["native_median"].as_str(), rss["gap_ratio"].as_str()),
+        ("123.4", "1")
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["metric"] != "case" && !r["metric"].starts_with("cap_"))
+    );
+    assert!(!rows.iter().any(|r| r["case_id"].contains("medium/firefox")));
+}
+
+#[test]
+fn gap_uses_native_flex_and_the_median_over_repetitions() {
+    let tmp = TempDir::new("flex");
+    let dir = tmp.path().join("flex-1");
+    let r = "flex-1";
+    // native-flex r1..r3: 100, 125, 110 samples/s -> median of medians 110; chromium 55 -> gap 2.0
+    let cases = vec![
+        throughput_case(&case(r, "mlp", "small", "native-flex", 1), &[100.0]),
+        throughput_case(&case(r, "mlp", "small", "native-flex", 2), &[80.0]),
+        throughput_case(&case(r, "mlp", "small", "native-flex", 3), &[1000.0 / 11.0]),
+        throughput_case(&case(r, "mlp", "small", "chromium", 1), &[1000.0 / 5.5]),
+        throughput_case(&case(r, "cnn", "small", "chromium", 1), &[100.0]),
+    ];
+    write_run(&dir, r, "2025-11-26T10:00:00Z", &cases);
+    let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
+    let rows = summary_rows(&files.summary);
+    let c = row(&rows, "mlp/small/chromium/", "throughput");
+    assert!((num_of(c, "native_median") - 110.0).abs() < 1e-9);
+    assert!((num_of(c, "gap_ratio") - 2.0).abs() < 1e-9);
+    let lonely = row(&rows, "cnn/small/chromium/", "throughput");
+    assert_eq!(
+        (
+            lonely["native_median"].as_str(),
+            lonely["gap_ratio"].as_str()
+        ),
+        ("", "")
+    );
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    assert!(md.contains("over 3 reps (native-flex)"), "{md}");
+    assert!(md.contains("1 case(s) have no native twin"), "{md}");
+}
+
+#[test]
+fn twin_from_another_run_and_both_runs_in_the_environment() {
+    let tmp = TempDir::new("tworuns");
+    let (a, b) = (
+        tmp.path().join("native-run"),
+        tmp.path().join("browser-run"),
+    );
+    write_run(
+        &a,
+        "native-run",
+        "2025-11-26T09:00:00Z",
+        &[throughput_case(
+            &case("native-run", "mlp", "small", "native-ndarray", 1),
+            &[100.0, 100.0],
+        )],
+    );
+    write_run(
+        &b,
+        "browser-run",
+        "2025-11-26T10:00:00Z",
+        &[throughput_case(
+            &case("browser-run", "mlp", "small", "firefox", 1),
+            &[400.0, 400.0],
+        )],
+    );
+    let files = write_report(&[a.clone(), b, a], &tmp.path().join("out")).unwrap();
+    assert_eq!(
+        files.warnings.len(),
+        1,
+        "the repeated run is reported once: {:?}",
+        files.warnings
+    );
+    let rows = summary_rows(&files.summary);
+    assert_eq!(
+        num_of(row(&rows, "mlp/small/firefox/", "throughput"), "gap_ratio"),
+        4.0
+    );
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    assert!(md.contains("|  | native-run | browser-run |"), "{md}");
+    assert!(md.contains("## Warnings while reading"));
+}
+
+#[test]
+fn sections_without_their_metrics_say_so() {
+    let tmp = TempDir::new("sparse");
+    let dir = tmp.path().join("sparse-1");
+    let r = "sparse-1";
+    write_run(
+        &dir,
+        r,
+        "2025-11-26T10:00:00Z",
+        &[throughput_case(
+            &case(r, "mlp", "small", "native-ndarray", 1),
+            &[5.0; 4],
+        )],
+    );
+    let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    for title in [
+        "Browser/native gap",
+        "Teachable Machine verdict",
+        "Memory",
+        "UI stalls",
+        "Background tabs",
+        "Data ingestion",
+        "Capabilities",
+    ] {
+        assert!(
+            md.contains(&format!("## {title}\n\n_Not measured in these runs._")),
+            "{title}: {md}"
+        );
+    }
+    assert!(md.contains("_Every case finished ok._"));
+    assert_eq!(files.charts.len(), 2);
+}
+
+#[test]
+fn figures_carry_ci_and_n() {
+    let a = Agg {
+        median: 12.3,
+        ci_low: 12.1,
+        ci_high: 12.6,
+        n: 20,
+        reps: 1,
+    };
+    assert_eq!(fig(&a, "ms"), "12.3 ms [12.1, 12.6] n=20");
+    assert_eq!(
+        fig(
+            &Agg {
+                reps: 3,
+                ..a.clone()
+            },
+            ""
+        ),
+        "12.3 [12.1, 12.6] n=20 over 3 reps"
+    );
+    assert_eq!(num(1234.5), "1234");
+    assert_eq!(num(0.01234), "0.0123");
+    assert_eq!(num(2.5), "2.50");
+    assert_eq!(num(0.0), "0");
+    assert_eq!(num(0.00001234), "1.23e-5");
+}
+
+fn corrupt(dir: &Path, f: impl Fn(&mut Vec<String>)) {
+    let path = dir.join("records.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    f(&mut lines);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn malformed_records_are_errors_naming_file_and_line() {
+    let tmp = TempDir::new("malformed");
+    let dir = tmp.path().join("bad-1");
+    let write = || {
+        write_run(
+            &dir,
+            "bad-1",
+            "2025-11-26T10:00:00Z",
+            &[throughput_case(
+                &case("bad-1", "mlp", "small", "native-ndarray", 1),
+                &[10.0, 11.0],
+            )],
+        )
+    };
+    let out = tmp.path().join("out");
+
+    // a line cut short in the middle of the file (line 3 of 6)
+    write();
+    corrupt(&dir, |l| {
+        let cut = l[2].len() / 2;
+        l[2].truncate(cut);
+    });
+    let e = write_report(std::slice::from_ref(&dir), &out).unwrap_err();
+    assert!(
+        e.contains("records.csv:3:") && e.contains("expected 30 fields"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "one line: {e}");
+
+    // a median that is not a number (line 3: the step_time row, after the header and the outcome row)
+    write();
+    corrupt(&dir, |l| {
+        let mut f: Vec<String> = l[2].split(',').map(String::from).collect();
+        f[13] = "fast".into();
+        l[2] = f.join(",");
+    });
+    let e = write_report(std::slice::from_ref(&dir), &out).unwrap_err();
+    assert!(
+        e.contains("records.csv:3:") && e.contains("`median`") && e.contains("`fast`"),
+        "{e}"
+    );
+
+    // no manifest, no run dir
+    write();
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let e = write_report(std::slice::from_ref(&dir), &out).unwrap_err();
+    assert!(e.contains("manifest.json"), "{e}");
+    let e = write_report(&[tmp.path().join("nope")], &out).unwrap_err();
+    assert!(
+        e.contains("nope") && e.contains("not a run directory"),
+        "{e}"
+    );
+    assert!(write_report(&[], &out).is_err());
+    assert!(!out.exists(), "nothing written on error");
+}
+
+#[test]
+fn cut_short_last_line_is_a_warning_in_the_report() {
+    let tmp = TempDir::new("cutlast");
+    let dir = tmp.path().join("cut-1");
+    write_run(
+        &dir,
+        "cut-1",
+        "2025-11-26T10:00:00Z",
+        &[throughput_case(
+            &case("cut-1", "mlp", "small", "native-ndarray", 1),
+            &[10.0, 11.0],
+        )],
+    );
+    let path = dir.join("records.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() - 20]).unwrap();
+    let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
+    assert_eq!(files.warnings.len(), 1);
+    assert!(
+        files.warnings[0].contains("records.csv:6"),
+        "{:?}",
+        files.warnings
+    );
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    assert!(html.contains("last line is incomplete"));
+}

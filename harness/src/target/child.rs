@@ -1,0 +1,93 @@
+//! Run a helper process with input on stdin, a deadline, and both pipes drained; used by the
+//! targets that run a case in a process of its own (native cases, Node.js).
+
+use std::io::{Read, Write};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Finished {
+    /// None when the deadline passed and the process was killed.
+    pub status: Option<ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The last line of stdout that looks like a JSON object.
+    pub fn json_line(&self) -> Option<&str> {
+        self.stdout.lines().rev().find(|l| l.starts_with('{'))
+    }
+
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        let v: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        v[v.len().saturating_sub(lines)..].join(" | ")
+    }
+}
+
+pub fn run(mut cmd: Command, input: &[u8], timeout: Duration) -> std::io::Result<Finished> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped")));
+    let err = drain(Box::new(child.stderr.take().expect("piped")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait()? {
+            Some(st) => break Some(st),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    Ok(Finished {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// How a process that gave no answer ended, as a record status and message.
+pub fn classify(f: &Finished) -> (crate::record::Status, String) {
+    use crate::record::Status;
+    use std::os::unix::process::ExitStatusExt;
+    let tail = f.stderr_tail(3);
+    let Some(status) = f.status else {
+        return (
+            Status::Timeout,
+            "no answer before the case timeout; process killed".into(),
+        );
+    };
+    let oom_text = tail.contains("memory allocation") || tail.contains("out of memory");
+    match status.signal() {
+        Some(9) => (
+            Status::Oom,
+            format!("killed by SIGKILL (out of memory?): {tail}"),
+        ),
+        Some(6) if oom_text => (Status::Oom, format!("aborted: {tail}")),
+        Some(sig) => (Status::Crashed, format!("killed by signal {sig}: {tail}")),
+        None if oom_text => (Status::Oom, format!("{status}: {tail}")),
+        None => (
+            Status::Crashed,
+            format!("{status} without an answer: {tail}"),
+        ),
+    }
+}

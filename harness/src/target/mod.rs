@@ -1,0 +1,105 @@
+//! Targets: where a case runs (native child process, Node.js, a browser over WebDriver).
+//! Each target turns a `Case` into an `Outcome`; it never writes records itself.
+
+mod browser;
+mod child;
+mod native;
+mod node;
+
+pub use browser::BrowserTarget;
+pub use native::{NativeTarget, native_case_main};
+pub use node::NodeTarget;
+
+use crate::plan::Case;
+use crate::record::Status;
+use serde::{Deserialize, Serialize};
+use wasm_probe::CaseResult;
+
+/// What the probe answers for one case, on every target (native child, Node, browser).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Reply {
+    pub status: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub result: Option<CaseResult>,
+    /// Peak resident memory of the process that ran the case, where the target knows it.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// How one case ended on a target.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub message: String,
+    pub result: Option<CaseResult>,
+    pub peak_rss_bytes: Option<u64>,
+    /// The engine that ran it ("native", "node", "chromium", ...) and its exact version.
+    pub engine: String,
+    pub engine_version: String,
+}
+
+impl Outcome {
+    pub fn from_reply(reply: Reply, engine: &str, engine_version: &str) -> Self {
+        let status = match reply.status.as_str() {
+            "ok" if reply.result.is_some() => Status::Ok,
+            "skipped" => Status::Skipped,
+            "oom" => Status::Oom,
+            "crashed" => Status::Crashed,
+            "timeout" => Status::Timeout,
+            "ok" => Status::Failed,
+            _ => Status::Failed,
+        };
+        let message = match (&reply.message, status) {
+            (Some(m), _) => m.clone(),
+            (None, Status::Failed) if reply.status == "ok" => {
+                "probe answered ok without a result".into()
+            }
+            _ => String::new(),
+        };
+        Outcome {
+            status,
+            message,
+            result: reply.result,
+            peak_rss_bytes: reply.peak_rss_bytes,
+            engine: engine.into(),
+            engine_version: engine_version.into(),
+        }
+    }
+
+    pub fn bare(
+        status: Status,
+        message: impl Into<String>,
+        engine: &str,
+        engine_version: &str,
+    ) -> Self {
+        Outcome {
+            status,
+            message: message.into(),
+            result: None,
+            peak_rss_bytes: None,
+            engine: engine.into(),
+            engine_version: engine_version.into(),
+        }
+    }
+}
+
+/// A place cases run. Opened once per run, closed (all its processes gone) at the end.
+pub trait Target {
+    fn name(&self) -> &str;
+    fn run(&mut self, case: &Case) -> Outcome;
+    fn close(&mut self) {}
+}
+
+/// Open the target named `name`.
+pub fn open(name: &str) -> Result<Box<dyn Target>, String> {
+    match name {
+        "native-ndarray" | "native-flex" | "native-wgpu" => Ok(Box::new(NativeTarget::new(name))),
+        "node" => Ok(Box::new(NodeTarget::new(crate::bundle::ensure(true)))),
+        "chromium" | "firefox" | "webkit" => Ok(Box::new(BrowserTarget::new(name))),
+        other => Err(format!(
+            "target `{other}` is not available in this build yet"
+        )),
+    }
+}

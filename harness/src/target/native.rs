@@ -1,0 +1,128 @@
+//! Native targets: each case runs in a child process (`gapbench native-case`) so a crash, a hang
+//! or an allocation failure is recorded as a measurement and the run goes on.
+
+use super::{Outcome, Reply, Target, child};
+use crate::plan::{Case, native_backend};
+use crate::record::Status;
+use std::io::Read;
+use std::process::Command;
+use std::time::Duration;
+
+pub struct NativeTarget {
+    name: String,
+}
+
+impl NativeTarget {
+    pub fn new(name: &str) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+/// The engine version recorded for native cases: the compiler and burn.
+pub fn engine_version() -> String {
+    format!("{}; burn 0.22.1", env!("GAPBENCH_RUSTC_VERSION"))
+}
+
+impl Target for NativeTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(&mut self, case: &Case) -> Outcome {
+        let version = engine_version();
+        let mut spec = case.spec();
+        spec.backend = native_backend(&self.name).unwrap_or("ndarray").into();
+        let input = serde_json::to_vec(&spec).expect("a case spec serializes");
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => {
+                return Outcome::bare(
+                    Status::Failed,
+                    format!("cannot find gapbench itself: {e}"),
+                    "native",
+                    &version,
+                );
+            }
+        };
+        let mut cmd = Command::new(exe);
+        cmd.arg("native-case");
+        match child::run(cmd, &input, Duration::from_secs(case.timeout_s)) {
+            Err(e) => Outcome::bare(
+                Status::Failed,
+                format!("cannot start the case process: {e}"),
+                "native",
+                &version,
+            ),
+            Ok(f) => match f.json_line().map(serde_json::from_str::<Reply>) {
+                Some(Ok(reply)) => Outcome::from_reply(reply, "native", &version),
+                _ => {
+                    let (status, message) = child::classify(&f);
+                    Outcome::bare(status, message, "native", &version)
+                }
+            },
+        }
+    }
+}
+
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The child side: read a `CaseSpec` on stdin, run it, print one JSON `Reply` line.
+pub fn native_case_main() -> i32 {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        eprintln!("gapbench native-case: cannot read stdin: {e}");
+        return 2;
+    }
+    let spec: wasm_probe::CaseSpec = match serde_json::from_str(&input) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gapbench native-case: expected a case spec as JSON on stdin: {e}");
+            return 2;
+        }
+    };
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| wasm_probe::measure::run_native(&spec));
+    let reply = match outcome {
+        Ok(Ok(Ok(result))) => Reply {
+            status: "ok".into(),
+            message: None,
+            result: Some(result),
+            peak_rss_bytes: peak_rss_bytes(),
+        },
+        Ok(Ok(Err(msg))) => Reply {
+            status: "failed".into(),
+            message: Some(msg),
+            result: None,
+            peak_rss_bytes: peak_rss_bytes(),
+        },
+        Ok(Err(why)) => Reply {
+            status: "skipped".into(),
+            message: Some(why),
+            result: None,
+            peak_rss_bytes: None,
+        },
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            Reply {
+                status: "failed".into(),
+                message: Some(format!("panicked: {msg}")),
+                result: None,
+                peak_rss_bytes: peak_rss_bytes(),
+            }
+        }
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&reply).expect("a reply serializes")
+    );
+    0
+}

@@ -1,0 +1,200 @@
+//! End-to-end tests of the native path: the workloads train, counts are exact, runs are
+//! deterministic, and `gapbench run` writes its three result files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wasm_probe::measure::{CaseSpec, run_native};
+use wasm_probe::workload::{Workload, WorkloadSpec, catalog};
+
+fn spec(workload: &str, size: &str, classes: Option<usize>) -> WorkloadSpec {
+    WorkloadSpec {
+        workload: workload.into(),
+        size: size.into(),
+        classes,
+        samples_per_class: None,
+    }
+}
+
+fn case(
+    workload: &str,
+    size: &str,
+    backend: &str,
+    warmup: u32,
+    steps: u32,
+    epochs: Option<u32>,
+) -> CaseSpec {
+    CaseSpec {
+        workload: spec(workload, size, None),
+        backend: backend.into(),
+        seed: 7,
+        warmup,
+        steps,
+        epochs,
+        fault: None,
+    }
+}
+
+#[test]
+fn tm_image_param_count_is_exact() {
+    for c in [2usize, 3, 5, 10] {
+        let w = Workload::resolve(&spec("tm-image", "default", Some(c))).unwrap();
+        assert_eq!(w.params(), 128_100 + 100 * c as u64, "C={c}");
+    }
+}
+
+#[test]
+fn analytic_params_match_the_built_models() {
+    use burn::prelude::Device;
+    let device = Device::ndarray();
+    for info in catalog() {
+        let size = info.presets[0].name;
+        let w = Workload::resolve(&spec(info.name, size, None)).unwrap();
+        let counted = wasm_probe::workload::built_params(&w, &device);
+        assert_eq!(counted, w.params(), "{} {size}", info.name);
+    }
+}
+
+#[test]
+fn mlp_presets_span_0_1m_to_over_100m_log_spaced() {
+    let info = catalog().into_iter().find(|w| w.name == "mlp").unwrap();
+    let params: Vec<u64> = info
+        .presets
+        .iter()
+        .map(|p| {
+            Workload::resolve(&spec("mlp", p.name, None))
+                .unwrap()
+                .params()
+        })
+        .collect();
+    assert!(params[0] >= 80_000 && params[0] <= 130_000, "{params:?}");
+    assert!(*params.last().unwrap() >= 100_000_000, "{params:?}");
+    for pair in params.windows(2) {
+        let ratio = pair[1] as f64 / pair[0] as f64;
+        assert!((2.5..4.0).contains(&ratio), "not log-spaced: {params:?}");
+    }
+}
+
+#[test]
+fn tm_image_reaches_90_percent_in_50_epochs() {
+    let r = run_native(&case("tm-image", "default", "ndarray", 0, 0, Some(50)))
+        .expect("ndarray is available")
+        .expect("training succeeds");
+    assert!(
+        r.val_accuracy >= 0.90,
+        "validation accuracy {}",
+        r.val_accuracy
+    );
+    // 3 classes x 300 samples, 15% held out: 765 training samples, batch 16 -> 48 steps/epoch.
+    assert_eq!(r.losses.len(), 50 * 48);
+    assert!(
+        r.losses.last().unwrap() < &r.losses[0],
+        "loss did not fall: {:?}",
+        &r.losses[..3]
+    );
+}
+
+#[test]
+fn same_seed_same_losses_on_ndarray() {
+    let c = case("mlp", "0.1m", "ndarray", 2, 8, None);
+    let a = run_native(&c).unwrap().unwrap();
+    let b = run_native(&c).unwrap().unwrap();
+    assert_eq!(a.losses.len(), 10);
+    assert_eq!(a.losses, b.losses);
+    let mut other = c.clone();
+    other.seed = 8;
+    assert_ne!(run_native(&other).unwrap().unwrap().losses, a.losses);
+}
+
+#[test]
+fn every_workload_learns_on_both_cpu_backends() {
+    for backend in ["ndarray", "flex"] {
+        for info in catalog() {
+            let size = info.presets[0].name;
+            let r = run_native(&case(info.name, size, backend, 0, 30, None))
+                .unwrap()
+                .unwrap();
+            let first: f32 = r.losses[..3].iter().sum::<f32>() / 3.0;
+            let last: f32 = r.losses[r.losses.len() - 3..].iter().sum::<f32>() / 3.0;
+            assert!(
+                last < first,
+                "{} on {backend}: loss {first} -> {last}",
+                info.name
+            );
+            assert!(r.step_ms.iter().all(|t| *t > 0.0));
+            assert!(r.flops_per_step > 0 && r.params > 0);
+        }
+    }
+}
+
+fn gapbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gapbench"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+#[test]
+fn native_smoke_writes_the_three_result_files() {
+    let out = temp_dir("smoke");
+    let o = gapbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(repo().join("scenarios/native-smoke.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let runs: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
+    assert_eq!(runs.len(), 1);
+    let dir = runs[0].path();
+    for f in ["records.csv", "samples.csv", "manifest.json"] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    let (records, warnings) = harness::record::read_records(&dir.join("records.csv")).unwrap();
+    assert!(warnings.is_empty());
+    // 5 workloads on 3 targets: one outcome row per case.
+    let outcomes: Vec<_> = records
+        .iter()
+        .filter(|r| r.record.metric == "case")
+        .collect();
+    assert_eq!(outcomes.len(), 15);
+    for r in &outcomes {
+        let st = r.record.status;
+        let wgpu = r.record.case.target == "native-wgpu";
+        assert!(
+            st == harness::record::Status::Ok || (wgpu && st == harness::record::Status::Skipped),
+            "{}: {:?} {}",
+            r.record.case.case_id,
+            st,
+            r.record.message
+        );
+    }
+    for r in records.iter().filter(|r| r.record.metric == "throughput") {
+        let s = r.record.summary.as_ref().unwrap();
+        assert_eq!(s.n, 10);
+        assert!(s.median > 0.0 && s.ci_low <= s.median && s.median <= s.ci_high);
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["allocator"].as_str().unwrap().contains("mimalloc"));
+    assert!(manifest["ended"].is_string());
+    let (samples, _) = harness::record::read_samples(&dir.join("samples.csv")).unwrap();
+    assert!(
+        samples
+            .iter()
+            .any(|s| s.metric == "step_time" && s.phase == "measured")
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

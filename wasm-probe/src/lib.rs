@@ -1,0 +1,14 @@
+//! gapbench's probe: the reference training workloads and the measurement loop, written once
+//! and compiled both natively (for the harness) and to wasm (for browsers and Node.js).
+
+pub mod backend;
+pub mod data;
+pub mod measure;
+pub mod rng;
+pub mod workload;
+
+#[cfg(target_family = "wasm")]
+mod wasm;
+
+pub use measure::{CaseResult, CaseSpec};
+pub use workload::{Workload, WorkloadSpec, catalog};

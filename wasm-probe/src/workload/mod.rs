@@ -1,0 +1,479 @@
+//! The reference training workloads, written once and run on every target.
+//! A workload is resolved from a name and a size preset; `build` makes a trainer on any `Device`.
+
+mod cnn;
+mod dense;
+
+use crate::data::{DataSpec, Dataset};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use cnn::CnnShape;
+pub use dense::DenseLayer;
+
+/// One named size of a workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preset {
+    pub name: &'static str,
+    pub about: &'static str,
+}
+
+/// What `gapbench list` shows about a workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadInfo {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub presets: Vec<Preset>,
+    pub default_size: &'static str,
+}
+
+/// A request for one workload instance; travels as JSON to the wasm probe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorkloadSpec {
+    pub workload: String,
+    pub size: String,
+    #[serde(default)]
+    pub classes: Option<usize>,
+    #[serde(default)]
+    pub samples_per_class: Option<usize>,
+}
+
+/// The network architecture of a resolved workload.
+#[derive(Debug, Clone)]
+pub enum Arch {
+    Dense(Vec<DenseLayer>),
+    Cnn(CnnShape),
+}
+
+/// The optimizer of a workload, with TF.js' defaults (epsilon 1e-7, RMSProp decay 0.9).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Optimizer {
+    Adam,
+    RmsProp,
+    Sgd,
+}
+
+impl Optimizer {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Adam => "adam",
+            Optimizer::RmsProp => "rmsprop",
+            Optimizer::Sgd => "sgd",
+        }
+    }
+
+    fn init(&self) -> burn::optim::ModuleOptimizer {
+        match self {
+            Optimizer::Adam => burn::optim::AdamConfig::new().with_epsilon(1e-7).init(),
+            Optimizer::RmsProp => burn::optim::RmsPropConfig::new()
+                .with_alpha(0.9)
+                .with_momentum(0.0)
+                .with_epsilon(1e-7)
+                .init(),
+            Optimizer::Sgd => burn::optim::SgdConfig::new().init(),
+        }
+    }
+}
+
+/// A fully resolved workload: architecture, optimizer settings and data.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: String,
+    pub size: String,
+    pub arch: Arch,
+    pub batch: usize,
+    pub optimizer: Optimizer,
+    pub learning_rate: f64,
+    /// Epochs of the reference training recipe (Teachable Machine trains 50).
+    pub epochs: u32,
+    pub data: DataSpec,
+}
+
+const MLP_INPUT: usize = 1024;
+const MLP_CLASSES: usize = 10;
+const MLP_DEPTH: usize = 4;
+/// (preset, hidden width): log-spaced from ~0.1M to ~100M parameters.
+const MLP_PRESETS: [(&str, usize); 7] = [
+    ("0.1m", 80),
+    ("0.3m", 200),
+    ("1m", 430),
+    ("3m", 850),
+    ("10m", 1660),
+    ("30m", 3000),
+    ("100m", 5620),
+];
+const CNN_PRESETS: [(&str, usize); 4] = [("w1", 1), ("w2", 2), ("w4", 4), ("w8", 8)];
+
+/// Every workload with its presets, smallest first.
+pub fn catalog() -> Vec<WorkloadInfo> {
+    let one = |name, about| Preset { name, about };
+    vec![
+        WorkloadInfo {
+            name: "tm-image",
+            about: "Teachable Machine image head: 1280-d MobileNetV2 embedding -> Dense(100, relu) -> Dense(C, softmax, no bias); Adam 0.001, batch 16",
+            presets: vec![one("default", "C=3 classes x 300 samples")],
+            default_size: "default",
+        },
+        WorkloadInfo {
+            name: "tm-audio",
+            about: "Teachable Machine audio head (speech-commands transfer): 2000-d embedding -> Dense(C, softmax); SGD 0.01, batch 32, 20 epochs",
+            presets: vec![one("default", "C=3 classes x 300 samples")],
+            default_size: "default",
+        },
+        WorkloadInfo {
+            name: "tm-pose",
+            about: "Teachable Machine pose head: 14739-d PoseNet output -> Dense(100, relu) -> Dropout(0.5) -> Dense(C, softmax, no bias); RMSProp 0.001, batch 16",
+            presets: vec![one("default", "C=3 classes x 300 samples")],
+            default_size: "default",
+        },
+        WorkloadInfo {
+            name: "mlp",
+            about: "MLP 1024 -> 4 x Dense(width, relu) -> Dense(10); Adam 0.001, batch 64",
+            presets: MLP_PRESETS
+                .iter()
+                .map(|(n, _)| one(n, "parameters ~ the preset name"))
+                .collect(),
+            default_size: "1m",
+        },
+        WorkloadInfo {
+            name: "cnn",
+            about: "CNN on 32x32x3: 3 x (conv3x3 + relu [+ maxpool]) with 16w/32w/64w channels -> global avg pool -> Dense(10); Adam 0.001, batch 32",
+            presets: CNN_PRESETS
+                .iter()
+                .map(|(n, _)| one(n, "width multiplier"))
+                .collect(),
+            default_size: "w1",
+        },
+    ]
+}
+
+fn tm_data(features: usize, spec: &WorkloadSpec, non_negative: bool) -> DataSpec {
+    DataSpec {
+        features,
+        classes: spec.classes.unwrap_or(3),
+        samples_per_class: spec.samples_per_class.unwrap_or(300),
+        holdout: 0.15,
+        separation: 0.1,
+        non_negative,
+    }
+}
+
+impl Workload {
+    /// Resolve a spec into a concrete workload, or say what was wrong.
+    pub fn resolve(spec: &WorkloadSpec) -> Result<Workload, String> {
+        let info = catalog()
+            .into_iter()
+            .find(|w| w.name == spec.workload)
+            .ok_or_else(|| format!("unknown workload `{}`", spec.workload))?;
+        let size = if spec.size == "default" {
+            info.default_size
+        } else {
+            spec.size.as_str()
+        };
+        if !info.presets.iter().any(|p| p.name == size) {
+            let names: Vec<_> = info.presets.iter().map(|p| p.name).collect();
+            return Err(format!(
+                "unknown size `{size}` for workload `{}` (expected one of: {})",
+                spec.workload,
+                names.join(", ")
+            ));
+        }
+        if let Some(c) = spec.classes {
+            if c < 2 {
+                return Err(format!("classes must be >= 2, found {c}"));
+            }
+        }
+        if spec.samples_per_class == Some(0) {
+            return Err("samples_per_class must be >= 1".into());
+        }
+        let dense = |layers: &[(usize, usize, bool)]| {
+            Arch::Dense(
+                layers
+                    .iter()
+                    .map(|&(d_in, d_out, bias)| DenseLayer {
+                        d_in,
+                        d_out,
+                        bias,
+                        dropout: 0.0,
+                    })
+                    .collect(),
+            )
+        };
+        let w = match info.name {
+            "tm-image" | "tm-pose" => {
+                let pose = info.name == "tm-pose";
+                let features = if pose { 14739 } else { 1280 };
+                let data = tm_data(features, spec, !pose);
+                let mut arch = dense(&[(features, 100, true), (100, data.classes, false)]);
+                if let (true, Arch::Dense(layers)) = (pose, &mut arch) {
+                    layers[0].dropout = 0.5;
+                }
+                Workload {
+                    arch,
+                    batch: 16,
+                    optimizer: if pose {
+                        Optimizer::RmsProp
+                    } else {
+                        Optimizer::Adam
+                    },
+                    learning_rate: 0.001,
+                    epochs: 50,
+                    data,
+                    name: info.name.into(),
+                    size: size.into(),
+                }
+            }
+            "tm-audio" => {
+                let data = tm_data(2000, spec, true);
+                Workload {
+                    arch: dense(&[(2000, data.classes, true)]),
+                    batch: 32,
+                    optimizer: Optimizer::Sgd,
+                    learning_rate: 0.01,
+                    epochs: 20,
+                    data,
+                    name: info.name.into(),
+                    size: size.into(),
+                }
+            }
+            "mlp" => {
+                let width = MLP_PRESETS.iter().find(|(n, _)| *n == size).unwrap().1;
+                let classes = spec.classes.unwrap_or(MLP_CLASSES);
+                let mut layers = vec![(MLP_INPUT, width, true)];
+                layers.extend((1..MLP_DEPTH).map(|_| (width, width, true)));
+                layers.push((width, classes, true));
+                Workload {
+                    arch: dense(&layers),
+                    batch: 64,
+                    optimizer: Optimizer::Adam,
+                    learning_rate: 0.001,
+                    epochs: 5,
+                    data: DataSpec {
+                        features: MLP_INPUT,
+                        classes,
+                        samples_per_class: spec.samples_per_class.unwrap_or(64),
+                        holdout: 0.15,
+                        separation: 0.1,
+                        non_negative: false,
+                    },
+                    name: info.name.into(),
+                    size: size.into(),
+                }
+            }
+            "cnn" => {
+                let mult = CNN_PRESETS.iter().find(|(n, _)| *n == size).unwrap().1;
+                let classes = spec.classes.unwrap_or(MLP_CLASSES);
+                Workload {
+                    arch: Arch::Cnn(CnnShape::new(mult, classes)),
+                    batch: 32,
+                    optimizer: Optimizer::Adam,
+                    learning_rate: 0.001,
+                    epochs: 5,
+                    data: DataSpec {
+                        features: cnn::INPUT_FEATURES,
+                        classes,
+                        samples_per_class: spec.samples_per_class.unwrap_or(32),
+                        holdout: 0.15,
+                        separation: 0.3,
+                        non_negative: false,
+                    },
+                    name: info.name.into(),
+                    size: size.into(),
+                }
+            }
+            other => return Err(format!("workload `{other}` has no builder")),
+        };
+        Ok(w)
+    }
+
+    /// Exact number of trainable parameters.
+    pub fn params(&self) -> u64 {
+        match &self.arch {
+            Arch::Dense(layers) => layers.iter().map(DenseLayer::params).sum(),
+            Arch::Cnn(shape) => shape.params(),
+        }
+    }
+
+    /// Analytic multiply-add FLOPs of one training step (forward + backward matmuls/convolutions,
+    /// 2 FLOPs per multiply-add; the input gradient of the first layer is not needed and not counted).
+    pub fn flops_per_step(&self) -> u64 {
+        let b = self.batch as u64;
+        match &self.arch {
+            Arch::Dense(layers) => layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let fwd = 2 * b * l.d_in as u64 * l.d_out as u64;
+                    if i == 0 { 2 * fwd } else { 3 * fwd }
+                })
+                .sum(),
+            Arch::Cnn(shape) => shape.flops_per_step(b),
+        }
+    }
+
+    /// Steps in one pass over the training set (the last partial batch included).
+    pub fn steps_per_epoch(&self) -> usize {
+        let n = self.data.classes * self.data.samples_per_class
+            - self.data.classes
+                * ((self.data.samples_per_class as f64 * self.data.holdout).round() as usize)
+                    .min(self.data.samples_per_class - 1);
+        n.div_ceil(self.batch)
+    }
+
+    /// Make the data set and the model on `device` (an autodiff device), ready to train.
+    pub fn build(&self, device: &Device, seed: u64) -> Box<dyn Trainer> {
+        let data = Dataset::synthesize(&self.data, seed);
+        match &self.arch {
+            Arch::Dense(layers) => Box::new(Fit::new(
+                dense::DenseNet::new(layers, device, seed),
+                data,
+                self,
+                device,
+                seed,
+            )),
+            Arch::Cnn(shape) => Box::new(Fit::new(
+                cnn::Cnn::new(shape, device, seed),
+                data,
+                self,
+                device,
+                seed,
+            )),
+        }
+    }
+}
+
+/// Parameters of the built model as burn counts them (tests hold `Workload::params` to it).
+pub fn built_params(w: &Workload, device: &Device) -> u64 {
+    match &w.arch {
+        Arch::Dense(layers) => dense::DenseNet::new(layers, device, 0).num_params() as u64,
+        Arch::Cnn(shape) => cnn::Cnn::new(shape, device, 0).num_params() as u64,
+    }
+}
+
+/// One training run in progress. Tensors come back unread so the caller decides when to sync.
+pub trait Trainer {
+    /// One optimizer step on the next batch; returns the batch loss (shape [1]).
+    fn step(&mut self) -> Tensor<1>;
+    /// Fraction of the validation set classified correctly (shape [1]).
+    fn accuracy(&self) -> Tensor<1>;
+    fn steps_per_epoch(&self) -> usize;
+    fn dataset_bytes(&self) -> usize;
+}
+
+/// A network a `Fit` can train: batch of flat samples in, logits out.
+pub trait Net: Module {
+    /// Inference forward pass.
+    fn forward(&self, x: Tensor<2>) -> Tensor<2>;
+    /// Training forward pass; stochastic layers draw from `rng` so every target agrees.
+    fn forward_train(&self, x: Tensor<2>, _rng: &mut crate::rng::Rng) -> Tensor<2> {
+        self.forward(x)
+    }
+}
+
+/// The generic training loop state: model, Adam, data, and a seeded batch order.
+struct Fit<M: Net> {
+    model: M,
+    optim: burn::optim::ModuleOptimizer,
+    loss: burn::nn::loss::CrossEntropyLoss,
+    data: Dataset,
+    device: Device,
+    lr: f64,
+    batch: usize,
+    order: Vec<usize>,
+    cursor: usize,
+    rng: crate::rng::Rng,
+}
+
+impl<M: Net> Fit<M> {
+    fn new(model: M, data: Dataset, w: &Workload, device: &Device, seed: u64) -> Self {
+        let order: Vec<usize> = (0..data.train_len()).collect();
+        let mut fit = Fit {
+            model,
+            optim: w.optimizer.init(),
+            loss: burn::nn::loss::CrossEntropyLossConfig::new().init(device),
+            data,
+            device: device.clone(),
+            lr: w.learning_rate,
+            batch: w.batch,
+            order,
+            cursor: 0,
+            rng: crate::rng::Rng::derive(seed, "batches"),
+        };
+        fit.rng.shuffle(&mut fit.order);
+        fit
+    }
+
+    fn batch_tensors(&mut self) -> (Tensor<2>, Tensor<1, Int>) {
+        let n = self.order.len();
+        if self.cursor >= n {
+            self.cursor = 0;
+            self.rng.shuffle(&mut self.order);
+        }
+        let end = (self.cursor + self.batch).min(n);
+        let f = self.data.features;
+        let idx = &self.order[self.cursor..end];
+        self.cursor = end;
+        let mut x = Vec::with_capacity(idx.len() * f);
+        let mut y = Vec::with_capacity(idx.len());
+        for &i in idx {
+            x.extend_from_slice(&self.data.train_x[i * f..(i + 1) * f]);
+            y.push(self.data.train_y[i]);
+        }
+        let rows = idx.len();
+        (
+            Tensor::from_data(TensorData::new(x, [rows, f]), &self.device),
+            Tensor::from_data(TensorData::new(y, [rows]), &self.device),
+        )
+    }
+}
+
+impl<M: Net> Trainer for Fit<M> {
+    fn step(&mut self) -> Tensor<1> {
+        let (x, y) = self.batch_tensors();
+        let logits = self.model.forward_train(x, &mut self.rng);
+        let loss = self.loss.forward(logits, y);
+        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optim.step(self.lr, self.model.clone(), grads);
+        loss.detach()
+    }
+
+    fn accuracy(&self) -> Tensor<1> {
+        let model = self.model.valid();
+        let f = self.data.features;
+        let n = self.data.valid_len();
+        if n == 0 {
+            return Tensor::zeros([1], &self.device);
+        }
+        let mut correct: Option<Tensor<1>> = None;
+        // Evaluate in chunks so a large validation set never needs one huge activation.
+        for start in (0..n).step_by(256) {
+            let end = (start + 256).min(n);
+            let x = Tensor::<2>::from_data(
+                TensorData::new(
+                    self.data.valid_x[start * f..end * f].to_vec(),
+                    [end - start, f],
+                ),
+                &self.device,
+            );
+            let y = Tensor::<1, Int>::from_data(
+                TensorData::new(self.data.valid_y[start..end].to_vec(), [end - start]),
+                &self.device,
+            );
+            let pred = model.forward(x).argmax(1).reshape([end - start]);
+            let hits = pred.equal(y).float().sum();
+            correct = Some(match correct {
+                Some(c) => c + hits,
+                None => hits,
+            });
+        }
+        correct.unwrap() / n as f32
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        self.data.train_len().div_ceil(self.batch)
+    }
+
+    fn dataset_bytes(&self) -> usize {
+        self.data.bytes()
+    }
+}
