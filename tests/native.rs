@@ -45,7 +45,7 @@ fn tm_image_param_count_is_exact() {
 #[test]
 fn analytic_params_match_the_built_models() {
     use burn::prelude::Device;
-    let device = Device::ndarray();
+    let device = Device::flex();
     for info in catalog() {
         let size = info.presets[0].name;
         let w = Workload::resolve(&spec(info.name, size, None)).unwrap();

@@ -153,7 +153,7 @@ fn tm_data(features: usize, spec: &WorkloadSpec, non_negative: bool) -> DataSpec
         classes: spec.classes.unwrap_or(3),
         samples_per_class: spec.samples_per_class.unwrap_or(300),
         holdout: 0.15,
-        separation: 0.1,
+        separation: 0.15,
         non_negative,
     }
 }
