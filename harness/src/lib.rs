@@ -10,6 +10,7 @@ pub mod error;
 pub mod manifest;
 pub mod meter;
 pub mod plan;
+pub mod proc;
 pub mod record;
 pub mod report;
 pub mod runner;

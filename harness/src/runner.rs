@@ -79,16 +79,15 @@ pub fn records_for(
     run_id: &str,
     case: &Case,
     outcome: &Outcome,
+    meters: &meter::Meters,
 ) -> (Vec<Record>, Vec<crate::record::Sample>) {
     let info = info_for(run_id, case, outcome);
     let mut records = vec![Record::outcome(&info, outcome.status, &outcome.message)];
     let mut samples = Vec::new();
-    for name in &case.meters {
-        if let Some(m) = meter::by_name(name) {
-            let (r, s) = m.records(case, &info, outcome);
-            records.extend(r);
-            samples.extend(s);
-        }
+    for m in &meters.meters {
+        let (r, s) = m.records(case, &info, outcome);
+        records.extend(r);
+        samples.extend(s);
     }
     (records, samples)
 }
@@ -171,11 +170,12 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         let target = targets
             .entry(case.target.clone())
             .or_insert_with(|| target::open(&case.target));
+        let mut meters = meter::Meters::for_case(case);
         let outcome = match target {
-            Ok(t) => t.run(case),
+            Ok(t) => t.run(case, &mut meters),
             Err(why) => Outcome::bare(Status::Skipped, why.clone(), &case.target, ""),
         };
-        let (records, samples) = records_for(&run_id, case, &outcome);
+        let (records, samples) = records_for(&run_id, case, &outcome, &meters);
         writer
             .write_case(&run_id, &records, &samples)
             .map_err(|e| Error::Other(format!("{}: cannot append records: {e}", dir.display())))?;

@@ -5,17 +5,51 @@ pub mod throughput;
 
 use crate::plan::Case;
 use crate::record::{CaseInfo, Record, Sample};
-use crate::target::Outcome;
+use crate::target::{CaseWatch, Outcome, Processes};
 
-/// A meter's view of a finished case.
+/// One meter, made fresh for each case. Lifecycle (as crossbench's probes): `start` when the
+/// workload starts in `procs`, `stop` when it ends (both cheap: heavy work belongs in `records`),
+/// then `records` turns what was seen, and the case's outcome, into records.
 pub trait Meter {
     fn name(&self) -> &'static str;
+    fn start(&mut self, _case: &Case, _procs: &Processes) {}
+    fn stop(&mut self) {}
     fn records(
         &self,
         case: &Case,
         info: &CaseInfo,
         outcome: &Outcome,
     ) -> (Vec<Record>, Vec<Sample>);
+}
+
+/// The meters of one case, as the target's `CaseWatch`.
+pub struct Meters<'a> {
+    pub case: &'a Case,
+    pub meters: Vec<Box<dyn Meter>>,
+}
+
+impl<'a> Meters<'a> {
+    /// Fresh instances of every meter the case asks for.
+    pub fn for_case(case: &'a Case) -> Self {
+        Meters {
+            case,
+            meters: case.meters.iter().filter_map(|n| by_name(n)).collect(),
+        }
+    }
+}
+
+impl CaseWatch for Meters<'_> {
+    fn started(&mut self, procs: &Processes) {
+        for m in &mut self.meters {
+            m.start(self.case, procs);
+        }
+    }
+
+    fn finished(&mut self) {
+        for m in &mut self.meters {
+            m.stop();
+        }
+    }
 }
 
 /// The meter called `name`, if this build has it.

@@ -6,7 +6,7 @@
 #[path = "driver.rs"]
 mod driver;
 
-use super::{Outcome, Reply, Target};
+use super::{CaseWatch, Outcome, Processes, Reply, Target};
 use crate::plan::Case;
 use crate::record::Status;
 use crate::server::ProbeServer;
@@ -602,7 +602,7 @@ impl Target for BrowserTarget {
         &self.name
     }
 
-    fn run(&mut self, case: &Case) -> Outcome {
+    fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome {
         if let Some((status, message)) = &self.blocked {
             return self.outcome(*status, message.clone());
         }
@@ -635,8 +635,20 @@ impl Target for BrowserTarget {
         let url = format!("{}index.html", self.base_url);
         let spec = Self::spec_json(case);
         let timeout = Duration::from_secs(case.timeout_s.max(1));
+        let mut exclude: Vec<u32> = self
+            .driver
+            .as_ref()
+            .map(|d| d.proc.pid())
+            .into_iter()
+            .collect();
+        exclude.extend(self.xvfb.as_ref().map(|x| x.pid()));
+        watch.started(&Processes::Tagged {
+            env_entry: self.tag_entry(),
+            exclude,
+        });
         let rt = self.rt.as_ref().expect("runtime started");
         let result = rt.block_on(run_case(&client, &url, spec, timeout, engine.driver_name()));
+        watch.finished();
         drop(client);
         match result {
             Ok(reply) => Outcome::from_reply(reply, &self.name, &self.version),
@@ -923,7 +935,7 @@ mod tests {
             samples_per_class: None,
             fault: None,
         };
-        let o = bad.run(&case);
+        let o = bad.run(&case, &mut crate::target::NoWatch);
         assert_eq!(o.status, Status::Failed);
         assert!(o.message.contains("netscape"));
         let spec: Json = serde_json::from_str(&BrowserTarget::spec_json(&case)).unwrap();

@@ -28,12 +28,18 @@ impl Finished {
     }
 }
 
-pub fn run(mut cmd: Command, input: &[u8], timeout: Duration) -> std::io::Result<Finished> {
+pub fn run(
+    mut cmd: Command,
+    input: &[u8],
+    timeout: Duration,
+    watch: &mut dyn super::CaseWatch,
+) -> std::io::Result<Finished> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
+    watch.started(&super::Processes::Pids(vec![child.id()]));
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input);
     }
@@ -58,6 +64,7 @@ pub fn run(mut cmd: Command, input: &[u8], timeout: Duration) -> std::io::Result
             None => std::thread::sleep(Duration::from_millis(20)),
         }
     };
+    watch.finished();
     Ok(Finished {
         status,
         stdout: out.join().unwrap_or_default(),

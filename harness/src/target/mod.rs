@@ -26,6 +26,9 @@ pub struct Reply {
     /// Peak resident memory of the process that ran the case, where the target knows it.
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
+    /// What page-side meters measured, by meter name (browser targets).
+    #[serde(default)]
+    pub meters: serde_json::Value,
 }
 
 /// How one case ended on a target.
@@ -35,6 +38,8 @@ pub struct Outcome {
     pub message: String,
     pub result: Option<CaseResult>,
     pub peak_rss_bytes: Option<u64>,
+    /// What page-side meters measured, by meter name (`Null` when none ran).
+    pub page: serde_json::Value,
     /// The engine that ran it ("native", "node", "chromium", ...) and its exact version.
     pub engine: String,
     pub engine_version: String,
@@ -63,6 +68,7 @@ impl Outcome {
             message,
             result: reply.result,
             peak_rss_bytes: reply.peak_rss_bytes,
+            page: reply.meters,
             engine: engine.into(),
             engine_version: engine_version.into(),
         }
@@ -79,16 +85,60 @@ impl Outcome {
             message: message.into(),
             result: None,
             peak_rss_bytes: None,
+            page: serde_json::Value::Null,
             engine: engine.into(),
             engine_version: engine_version.into(),
         }
     }
 }
 
+/// The processes that run a case, as a target knows them; resolved to live pids on demand
+/// (browsers start and end processes while a case runs).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Processes {
+    /// Fixed pids (a native or Node child process) and their descendants.
+    Pids(Vec<u32>),
+    /// Every process whose environment holds `env_entry` (`NAME=value`), except `exclude`
+    /// (the WebDriver server and Xvfb, which are not the browser).
+    Tagged {
+        env_entry: String,
+        exclude: Vec<u32>,
+    },
+}
+
+impl Processes {
+    /// The live pids now, descendants included.
+    pub fn live(&self) -> Vec<u32> {
+        match self {
+            Processes::Pids(roots) => crate::proc::with_descendants(roots),
+            Processes::Tagged { env_entry, exclude } => crate::proc::tagged(env_entry)
+                .into_iter()
+                .filter(|p| !exclude.contains(p))
+                .collect(),
+        }
+    }
+}
+
+/// What a target tells the meters while a case runs (crossbench's probe start/stop).
+pub trait CaseWatch {
+    /// The workload is starting in `procs`.
+    fn started(&mut self, procs: &Processes);
+    /// The workload has ended, whatever the outcome.
+    fn finished(&mut self);
+}
+
+/// A watch that does nothing (tests, and cases without harness-side meters).
+pub struct NoWatch;
+
+impl CaseWatch for NoWatch {
+    fn started(&mut self, _procs: &Processes) {}
+    fn finished(&mut self) {}
+}
+
 /// A place cases run. Opened once per run, closed (all its processes gone) at the end.
 pub trait Target {
     fn name(&self) -> &str;
-    fn run(&mut self, case: &Case) -> Outcome;
+    fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome;
     fn close(&mut self) {}
 }
 

@@ -1,7 +1,7 @@
 //! Native targets: each case runs in a child process (`gapbench native-case`) so a crash, a hang
 //! or an allocation failure is recorded as a measurement and the run goes on.
 
-use super::{Outcome, Reply, Target, child};
+use super::{CaseWatch, Outcome, Reply, Target, child};
 use crate::plan::{Case, native_backend};
 use crate::record::Status;
 use std::io::Read;
@@ -28,7 +28,7 @@ impl Target for NativeTarget {
         &self.name
     }
 
-    fn run(&mut self, case: &Case) -> Outcome {
+    fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome {
         let version = engine_version();
         let mut spec = case.spec();
         spec.backend = native_backend(&self.name).unwrap_or("ndarray").into();
@@ -46,7 +46,7 @@ impl Target for NativeTarget {
         };
         let mut cmd = Command::new(exe);
         cmd.arg("native-case");
-        match child::run(cmd, &input, Duration::from_secs(case.timeout_s)) {
+        match child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch) {
             Err(e) => Outcome::bare(
                 Status::Failed,
                 format!("cannot start the case process: {e}"),
@@ -61,6 +61,18 @@ impl Target for NativeTarget {
                 }
             },
         }
+    }
+}
+
+/// Set the x86 FTZ and DAZ bits (as TensorFlow does in its thread pools). Wasm has no such mode,
+/// so this is off by default; `GAPBENCH_FTZ=1` shows what denormals cost natively.
+#[allow(deprecated)]
+fn flush_denormals_to_zero() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only changes how this thread rounds subnormal floats.
+    unsafe {
+        use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+        _mm_setcsr(_mm_getcsr() | (1 << 15) | (1 << 6));
     }
 }
 
@@ -86,6 +98,9 @@ pub fn native_case_main() -> i32 {
         }
     };
     std::panic::set_hook(Box::new(|_| {}));
+    if std::env::var_os("GAPBENCH_FTZ").is_some() {
+        flush_denormals_to_zero();
+    }
     let outcome = std::panic::catch_unwind(|| wasm_probe::measure::run_native(&spec));
     let reply = match outcome {
         Ok(Ok(Ok(result))) => Reply {
@@ -93,18 +108,21 @@ pub fn native_case_main() -> i32 {
             message: None,
             result: Some(result),
             peak_rss_bytes: peak_rss_bytes(),
+            meters: serde_json::Value::Null,
         },
         Ok(Ok(Err(msg))) => Reply {
             status: "failed".into(),
             message: Some(msg),
             result: None,
             peak_rss_bytes: peak_rss_bytes(),
+            meters: serde_json::Value::Null,
         },
         Ok(Err(why)) => Reply {
             status: "skipped".into(),
             message: Some(why),
             result: None,
             peak_rss_bytes: None,
+            meters: serde_json::Value::Null,
         },
         Err(panic) => {
             let msg = panic
@@ -117,6 +135,7 @@ pub fn native_case_main() -> i32 {
                 message: Some(format!("panicked: {msg}")),
                 result: None,
                 peak_rss_bytes: peak_rss_bytes(),
+                meters: serde_json::Value::Null,
             }
         }
     };

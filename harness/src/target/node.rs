@@ -1,6 +1,6 @@
 //! The Node.js target: the same wasm probe the browsers run, in `node`, one process per case.
 
-use super::{Outcome, Reply, Target, child};
+use super::{CaseWatch, Outcome, Reply, Target, child};
 use crate::plan::Case;
 use crate::record::Status;
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ impl Target for NodeTarget {
         "node"
     }
 
-    fn run(&mut self, case: &Case) -> Outcome {
+    fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome {
         if self.version.is_empty() {
             return Outcome::bare(
                 Status::Skipped,
@@ -53,7 +53,7 @@ impl Target for NodeTarget {
         let mut cmd = Command::new("node");
         cmd.arg(bundle.join("node-runner.mjs")).arg(bundle);
         let input = spec.to_string().into_bytes();
-        match child::run(cmd, &input, Duration::from_secs(case.timeout_s)) {
+        match child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch) {
             Err(e) => Outcome::bare(
                 Status::Failed,
                 format!("cannot start node: {e}"),

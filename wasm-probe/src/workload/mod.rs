@@ -178,10 +178,8 @@ impl Workload {
                 names.join(", ")
             ));
         }
-        if let Some(c) = spec.classes {
-            if c < 2 {
-                return Err(format!("classes must be >= 2, found {c}"));
-            }
+        if let Some(c) = spec.classes.filter(|&c| c < 2) {
+            return Err(format!("classes must be >= 2, found {c}"));
         }
         if spec.samples_per_class == Some(0) {
             return Err("samples_per_class must be >= 1".into());
