@@ -97,6 +97,46 @@ fn is_browser(target: &str) -> bool {
     matches!(target, "chromium" | "firefox" | "webkit")
 }
 
+/// A wasm case's loss sequence agrees with native ndarray's: a `loss_agreement` row, ok, within
+/// the stated tolerance, over every step (warm-up included).
+fn check_agreement(rows: &[ReadRecord], case: &harness::plan::Case, problems: &mut Vec<String>) {
+    use harness::meter::agreement::{PPM, TOLERANCE};
+    let find = |metric: &str| {
+        rows.iter()
+            .find(|x| x.record.case.case_id == case.id && x.record.metric == metric)
+            .map(|x| &x.record)
+    };
+    let Some(r) = find("loss_agreement") else {
+        problems.push(format!("{}: no loss_agreement record", case.id));
+        return;
+    };
+    let value = r.summary.as_ref().map(|s| s.median);
+    match value {
+        Some(ppm)
+            if r.status == Status::Ok
+                && r.unit == "ppm"
+                && (0.0..=TOLERANCE * PPM).contains(&ppm) =>
+        {
+            assert!(r.message.contains("within"), "{}: {}", case.id, r.message);
+        }
+        _ => problems.push(format!(
+            "{}: loss_agreement {value:?} {} ({}; {})",
+            case.id,
+            r.unit,
+            r.status.as_str(),
+            r.message
+        )),
+    }
+    let steps = find("loss_steps_compared").and_then(|r| r.summary.as_ref().map(|s| s.median));
+    let expected = (case.warmup + case.steps) as f64;
+    if steps != Some(expected) {
+        problems.push(format!(
+            "{}: loss_steps_compared {steps:?}, expected {expected}",
+            case.id
+        ));
+    }
+}
+
 #[test]
 fn browser_smoke_runs_every_case_in_every_engine() {
     let scenario = repo().join("scenarios/browser-smoke.toml");
@@ -172,6 +212,9 @@ fn browser_smoke_runs_every_case_in_every_engine() {
         match throughput {
             Some(m) if m > 0.0 => {}
             other => problems.push(format!("{}: throughput median {other:?}", case.id)),
+        }
+        if is_browser(&case.target) || case.target == "node" {
+            check_agreement(&rows, case, &mut problems);
         }
     }
     for target in ["chromium", "firefox", "webkit", "node", "native-ndarray"] {

@@ -1,5 +1,7 @@
 //! The probe bundle: `wasm-probe` compiled to wasm32 with and without SIMD128, bound with
 //! wasm-bindgen, plus the page, worker and glue. Rebuilt automatically when its sources change.
+//! A third build, `webgpu` (burn on WebGPU in the page), is long to compile and is built only
+//! when a case asks for it ([`ensure_variant`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,6 +9,49 @@ use std::time::SystemTime;
 
 /// The two builds of the probe: the SIMD gap is itself a measurement.
 pub const VARIANTS: [(&str, &str); 2] = [("simd", "-C target-feature=+simd128"), ("nosimd", "")];
+
+/// One build of the probe: its name (the bundle's subdirectory), rustflags and cargo features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    pub name: &'static str,
+    pub rustflags: &'static str,
+    /// Extra cargo features of `wasm-probe` (on top of its defaults).
+    pub features: &'static str,
+}
+
+/// Every build the bundle can hold: the default two, then burn's WebGPU backend (with SIMD128).
+pub const ALL_VARIANTS: [Variant; 3] = [
+    Variant {
+        name: VARIANTS[0].0,
+        rustflags: VARIANTS[0].1,
+        features: "",
+    },
+    Variant {
+        name: VARIANTS[1].0,
+        rustflags: VARIANTS[1].1,
+        features: "",
+    },
+    Variant {
+        name: "webgpu",
+        rustflags: "-C target-feature=+simd128",
+        features: "webgpu",
+    },
+];
+
+/// The variant named `name`, if there is one.
+pub fn variant(name: &str) -> Option<Variant> {
+    ALL_VARIANTS.iter().copied().find(|v| v.name == name)
+}
+
+/// The bundle variant a case runs on: its backend decides first (WebGPU has its own build), then
+/// SIMD.
+pub fn variant_for(backend: &str, simd: Option<bool>) -> &'static str {
+    match (backend, simd) {
+        ("webgpu", _) => "webgpu",
+        (_, Some(false)) => "nosimd",
+        _ => "simd",
+    }
+}
 
 /// The repository this gapbench was built from.
 pub fn repo_root() -> PathBuf {
@@ -35,11 +80,11 @@ fn newest(path: &Path, newest_seen: &mut SystemTime) {
     }
 }
 
+/// The newest modification time of what the wasm build depends on (the JS is copied apart).
 fn sources_mtime(root: &Path) -> SystemTime {
     let mut t = SystemTime::UNIX_EPOCH;
     for p in [
         "wasm-probe/src",
-        "wasm-probe/js",
         "wasm-probe/Cargo.toml",
         "Cargo.lock",
         "Cargo.toml",
@@ -49,65 +94,242 @@ fn sources_mtime(root: &Path) -> SystemTime {
     t
 }
 
-/// Make sure the bundle is current; build it if not. Returns its directory.
-pub fn ensure(progress: bool) -> Result<PathBuf, String> {
-    let root = repo_root();
-    let dir = bundle_dir();
-    let stamp = dir.join(".stamp");
-    let fresh = std::fs::metadata(&stamp)
-        .and_then(|m| m.modified())
-        .map(|built| built >= sources_mtime(&root))
-        .unwrap_or(false);
-    if fresh {
-        return Ok(dir);
+/// What a variant's stamp holds: a build with other flags or features is stale too.
+fn stamp_text(v: &Variant) -> String {
+    format!("rustflags={}\nfeatures={}\n", v.rustflags, v.features)
+}
+
+/// Whether the variant in `out` was built from the current sources with its current settings.
+fn is_fresh(v: &Variant, out: &Path, sources: SystemTime) -> bool {
+    let stamp = out.join(".stamp");
+    let built = std::fs::metadata(&stamp).and_then(|m| m.modified());
+    let same = std::fs::read_to_string(&stamp).is_ok_and(|s| s == stamp_text(v));
+    same && built.is_ok_and(|b| b >= sources)
+        && out.join("wasm_probe.js").is_file()
+        && out.join("wasm_probe_bg.wasm").is_file()
+}
+
+/// Compile one variant to wasm and bind it into `dir/<name>`, unless it is current.
+fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result<(), String> {
+    let out = dir.join(v.name);
+    if is_fresh(v, &out, sources_mtime(root)) {
+        return Ok(());
     }
-    for (variant, flags) in VARIANTS {
-        if progress {
-            eprintln!("building the wasm probe ({variant}) ...");
-        }
-        let target_dir = root.join("target").join(format!("wasm-{variant}"));
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args([
-                "build",
-                "--release",
-                "--lib",
-                "-p",
-                "wasm-probe",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags)
-            .env_remove("RUSTFLAGS")
-            .status()
-            .map_err(|e| format!("cannot run cargo to build the wasm probe: {e}"))?;
-        if !status.success() {
-            return Err(format!(
-                "building the wasm probe ({variant}) failed; is the target installed? \
-                 (rustup target add wasm32-unknown-unknown)"
-            ));
-        }
-        let wasm = target_dir.join("wasm32-unknown-unknown/release/wasm_probe.wasm");
-        let out = dir.join(variant);
-        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-        wasm_bindgen_cli_support::Bindgen::new()
-            .input_path(&wasm)
-            .web(true)
-            .map_err(|e| format!("wasm-bindgen: {e}"))?
-            .typescript(false)
-            .generate(&out)
-            .map_err(|e| format!("wasm-bindgen on {}: {e}", wasm.display()))?;
+    if progress {
+        let slow = if v.features.is_empty() {
+            ""
+        } else {
+            " (burn's wgpu stack: the first build takes many minutes)"
+        };
+        eprintln!("building the wasm probe ({}){slow} ...", v.name);
     }
+    let target_dir = root.join("target").join(format!("wasm-{}", v.name));
+    let mut args = vec![
+        "build",
+        "--release",
+        "--lib",
+        "-p",
+        "wasm-probe",
+        "--target",
+        "wasm32-unknown-unknown",
+    ];
+    if !v.features.is_empty() {
+        args.extend(["--features", v.features]);
+    }
+    // The build reads the sources as they are now: stamp with this time, not the end's.
+    let started = SystemTime::now();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(&args)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", v.rustflags)
+        .env_remove("RUSTFLAGS")
+        .status()
+        .map_err(|e| format!("cannot run cargo to build the wasm probe: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the wasm probe ({}) failed: `cargo {}` with CARGO_TARGET_DIR={}; \
+             is the target installed? (rustup target add wasm32-unknown-unknown)",
+            v.name,
+            args.join(" "),
+            target_dir.display()
+        ));
+    }
+    let wasm = target_dir.join("wasm32-unknown-unknown/release/wasm_probe.wasm");
+    // Bind into a private directory, then move each file into place (a rename replaces
+    // atomically), so a server or another gapbench never sees a half-written variant.
+    let tmp = dir.join(format!(".tmp-{}-{}", v.name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let bound = wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e}"))
+        .and_then(|b| {
+            b.typescript(false)
+                .generate(&tmp)
+                .map_err(|e| format!("wasm-bindgen on {}: {e}", wasm.display()))
+        });
+    let moved = bound.and_then(|()| {
+        for entry in std::fs::read_dir(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))? {
+            let p = entry.map_err(|e| e.to_string())?.path();
+            let dest = out.join(p.file_name().expect("a directory entry has a name"));
+            if p.is_dir() {
+                let _ = std::fs::remove_dir_all(&dest);
+            }
+            std::fs::rename(&p, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+        }
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&tmp);
+    moved?;
+    let stamp = out.join(".stamp");
+    std::fs::write(&stamp, stamp_text(v)).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    // Date the stamp to when the build read the sources: an edit made during it is not lost.
+    let f = std::fs::File::options()
+        .write(true)
+        .open(&stamp)
+        .map_err(|e| format!("{}: {e}", stamp.display()))?;
+    f.set_modified(started)
+        .map_err(|e| format!("{}: {e}", stamp.display()))?;
+    Ok(())
+}
+
+/// Copy the page, worker and glue into the bundle where they differ (cheap, every time).
+fn copy_js(root: &Path, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in
         std::fs::read_dir(root.join("wasm-probe/js")).map_err(|e| format!("wasm-probe/js: {e}"))?
     {
         let p = entry.map_err(|e| e.to_string())?.path();
-        if p.is_file() {
-            std::fs::copy(&p, dir.join(p.file_name().unwrap()))
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+        if !p.is_file() {
+            continue;
         }
+        let dest = dir.join(p.file_name().expect("a directory entry has a name"));
+        let new = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if std::fs::read(&dest).ok().as_deref() == Some(new.as_slice()) {
+            continue;
+        }
+        let tmp = dir.join(format!(
+            ".tmp-{}-{}",
+            p.file_name().and_then(|n| n.to_str()).unwrap_or("js"),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, &new).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     }
-    std::fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))?;
+    copy_tfjs(root, dir)
+}
+
+/// The TF.js files the page loads for the `tfjs-*` backends, from `node_modules` (`npm ci`).
+pub const TFJS_FILES: [&str; 6] = [
+    "@tensorflow/tfjs/dist/tf.min.js",
+    "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+    "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+    "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+    "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+    "@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js",
+];
+
+/// Copy TF.js into `<bundle>/tfjs/` where it differs, so the page never fetches it from
+/// elsewhere. Without `node_modules` the wasm probe still works; `tfjs-*` cases then fail
+/// saying to run `npm ci`.
+fn copy_tfjs(root: &Path, dir: &Path) -> Result<(), String> {
+    let modules = root.join("node_modules");
+    if !modules.join("@tensorflow/tfjs").is_dir() {
+        return Ok(());
+    }
+    let out = dir.join("tfjs");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    for file in TFJS_FILES {
+        let src = modules.join(file);
+        let dest = out.join(Path::new(file).file_name().expect("a file name"));
+        let new = std::fs::read(&src).map_err(|e| {
+            format!(
+                "{}: {e} (run `npm ci` in {})",
+                src.display(),
+                root.display()
+            )
+        })?;
+        if std::fs::read(&dest).ok().as_deref() == Some(new.as_slice()) {
+            continue;
+        }
+        let tmp = out.join(format!(".tmp-tfjs-{}", std::process::id()));
+        std::fs::write(&tmp, &new).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Make sure the default bundle (the `simd` and `nosimd` builds and the JS) is current; build
+/// what is stale. Returns its directory.
+pub fn ensure(progress: bool) -> Result<PathBuf, String> {
+    let root = repo_root();
+    let dir = bundle_dir();
+    for v in &ALL_VARIANTS[..VARIANTS.len()] {
+        build_variant(&root, &dir, v, progress)?;
+    }
+    copy_js(&root, &dir)?;
     Ok(dir)
+}
+
+/// Make sure the bundle holds the variant `name` (e.g. "webgpu"), current, next to the JS.
+/// Builds only that variant when it is stale. Returns the bundle's directory.
+pub fn ensure_variant(name: &str, progress: bool) -> Result<PathBuf, String> {
+    let v = variant(name).ok_or_else(|| {
+        let names: Vec<&str> = ALL_VARIANTS.iter().map(|v| v.name).collect();
+        format!(
+            "unknown probe build `{name}` (expected one of: {})",
+            names.join(", ")
+        )
+    })?;
+    let root = repo_root();
+    let dir = bundle_dir();
+    build_variant(&root, &dir, &v, progress)?;
+    copy_js(&root, &dir)?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_pick_their_build() {
+        assert_eq!(variant_for("webgpu", Some(true)), "webgpu");
+        assert_eq!(variant_for("webgpu", Some(false)), "webgpu");
+        assert_eq!(variant_for("ndarray", Some(false)), "nosimd");
+        assert_eq!(variant_for("ndarray", Some(true)), "simd");
+        assert_eq!(variant_for("flex", None), "simd");
+        assert!(variant("webgpu").is_some_and(|v| v.features == "webgpu"));
+        assert!(
+            ensure_variant("nope", false)
+                .unwrap_err()
+                .contains("webgpu")
+        );
+    }
+
+    #[test]
+    fn stamps_are_per_variant_and_per_settings() {
+        let dir = std::env::temp_dir().join(format!("gapbench-stamp-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let simd = variant("simd").unwrap();
+        let webgpu = variant("webgpu").unwrap();
+        let before = SystemTime::now() - std::time::Duration::from_secs(60);
+        assert!(!is_fresh(&simd, &dir, before), "no stamp, no files: stale");
+        std::fs::write(dir.join("wasm_probe.js"), "").unwrap();
+        std::fs::write(dir.join("wasm_probe_bg.wasm"), "").unwrap();
+        std::fs::write(dir.join(".stamp"), stamp_text(&simd)).unwrap();
+        assert!(is_fresh(&simd, &dir, before));
+        // Sources newer than the stamp: stale.
+        let later = SystemTime::now() + std::time::Duration::from_secs(60);
+        assert!(!is_fresh(&simd, &dir, later));
+        // Another variant's settings: stale.
+        assert!(!is_fresh(&webgpu, &dir, before));
+        std::fs::remove_file(dir.join("wasm_probe_bg.wasm")).unwrap();
+        assert!(!is_fresh(&simd, &dir, before), "a missing file: stale");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1,7 +1,17 @@
 //! What this build can run: workloads and their sizes (from the probe), targets, backends, meters.
 //! Scenario validation and `gapbench list` both read it.
 
+use crate::meter::page::{PAGE_TASK_SIZE, PAGE_TASKS, is_page_task};
 use crate::scenario::Catalog;
+
+/// A page task's one size.
+fn page_task_size(workload: &str) -> Vec<String> {
+    if is_page_task(workload) {
+        vec![PAGE_TASK_SIZE.to_string()]
+    } else {
+        Vec::new()
+    }
+}
 
 /// Every target, native first.
 pub const TARGETS: [(&str, &str); 7] = [
@@ -30,10 +40,45 @@ pub const TARGETS: [(&str, &str); 7] = [
 ];
 
 /// Meters a scenario can ask for.
-pub const METERS: [(&str, &str); 1] = [(
-    "throughput",
-    "step time, samples/s, GFLOP/s, cold start, loss and validation accuracy",
-)];
+pub const METERS: [(&str, &str); 3] = [
+    (
+        "throughput",
+        "step time, samples/s, GFLOP/s, cold start, loss and validation accuracy",
+    ),
+    (
+        "agreement",
+        "wasm cases: max relative loss difference from native ndarray, same seed, in ppm (tolerance 1e-3 = 1000 ppm)",
+    ),
+    (
+        "memory",
+        "peak and mean PSS of the case's process tree (sampled), peak RSS, wasm memory, measureUserAgentSpecificMemory",
+    ),
+];
+
+/// Page-side meters (the probe page measures; harness/src/meter/{ui,background,ingestion,
+/// capabilities}.rs turn its report into records).
+pub const PAGE_METERS: [(&str, &str); 5] = [
+    (
+        "ui",
+        "browser: frame gaps (max, p95, share over 50 ms), long tasks/frames, click input latency, start stall",
+    ),
+    (
+        "background",
+        "browser: steps/s with the tab hidden (another tab shown) against visible, and the ratio",
+    ),
+    (
+        "ingestion",
+        "page task `ingestion`: MB/s into wasm memory by fetch, OPFS and IndexedDB",
+    ),
+    (
+        "capabilities",
+        "page task `capabilities`: one cap_<name> record per platform capability",
+    ),
+    (
+        "calibrate",
+        "page task `calibrate`: frame-gap and hidden-interval meters against injected truths",
+    ),
+];
 
 /// The catalog of this build.
 pub struct BuildCatalog;
@@ -43,6 +88,7 @@ impl Catalog for BuildCatalog {
         wasm_probe::catalog()
             .iter()
             .map(|w| w.name.to_string())
+            .chain(PAGE_TASKS.iter().map(|(w, _)| w.to_string()))
             .collect()
     }
 
@@ -51,7 +97,7 @@ impl Catalog for BuildCatalog {
             .iter()
             .find(|w| w.name == workload)
             .map(|w| w.presets.iter().map(|p| p.name.to_string()).collect())
-            .unwrap_or_default()
+            .unwrap_or_else(|| page_task_size(workload))
     }
 
     fn default_size(&self, workload: &str) -> String {
@@ -59,6 +105,7 @@ impl Catalog for BuildCatalog {
             .iter()
             .find(|w| w.name == workload)
             .map(|w| w.default_size.to_string())
+            .or_else(|| page_task_size(workload).pop())
             .unwrap_or_default()
     }
 
@@ -69,11 +116,16 @@ impl Catalog for BuildCatalog {
     fn backends(&self) -> Vec<String> {
         wasm_probe::backend::BACKENDS
             .iter()
+            .chain(wasm_probe::backend::TFJS_BACKENDS.iter())
             .map(|b| b.to_string())
             .collect()
     }
 
     fn meters(&self) -> Vec<String> {
-        METERS.iter().map(|(m, _)| m.to_string()).collect()
+        METERS
+            .iter()
+            .chain(PAGE_METERS.iter())
+            .map(|(m, _)| m.to_string())
+            .collect()
     }
 }

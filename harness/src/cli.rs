@@ -35,6 +35,17 @@ pub enum Command {
         /// No progress bar
         #[arg(long, short)]
         quiet: bool,
+        /// Kill a case whose processes' PSS passes SIZE (e.g. 2GiB, 1024MiB) and record it as oom
+        /// [default: the smaller of 8GiB and half this machine's RAM]
+        #[arg(long, value_name = "SIZE", value_parser = crate::meter::cap::parse_size)]
+        memory_cap: Option<u64>,
+        /// Run ENGINE's cases on a running WebDriver endpoint (Selenium Grid, a cloud provider)
+        /// instead of a local driver, e.g. chromium=http://127.0.0.1:4444/wd/hub. Repeatable
+        #[arg(long, value_name = "ENGINE=URL")]
+        webdriver: Vec<String>,
+        /// Serve the probe on all interfaces; browsers fetch it from http://HOST:PORT/
+        #[arg(long, value_name = "HOST")]
+        serve_host: Option<String>,
     },
     /// List workloads with their sizes (parameters, FLOPs per step), targets and meters
     List,
@@ -101,6 +112,19 @@ fn parse_threshold(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A clap usage error (several lines: message, tip, usage) as one line naming the flag.
+pub fn one_line_usage_error(rendered: &str) -> String {
+    let text: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let text = text.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("error: {text} (see `gapbench --help`)")
+}
+
 fn human(n: u64) -> String {
     match n {
         n if n >= 1_000_000_000 => format!("{:.2}G", n as f64 / 1e9),
@@ -137,6 +161,9 @@ fn list() {
             }
         }
     }
+    for (w, about) in crate::meter::page::PAGE_TASKS {
+        println!("  {w:9} {about}");
+    }
     println!("\nTargets:");
     for (t, about) in crate::catalog::TARGETS {
         println!("  {t:15} {about}");
@@ -145,8 +172,15 @@ fn list() {
         "\nWasm backends (for node and browser targets): {}",
         wasm_probe::backend::BACKENDS.join(", ")
     );
+    println!(
+        "TF.js backends (same workloads trained by TensorFlow.js): {}",
+        wasm_probe::backend::TFJS_BACKENDS.join(", ")
+    );
     println!("\nMeters:");
-    for (m, about) in crate::catalog::METERS {
+    for (m, about) in crate::catalog::METERS
+        .iter()
+        .chain(crate::catalog::PAGE_METERS.iter())
+    {
         println!("  {m:15} {about}");
     }
 }
@@ -199,7 +233,7 @@ pub fn main(cli: Cli) -> i32 {
             crate::doctor::print();
             Ok(())
         }
-        Command::Run { scenario, out, resume, quiet } => {
+        Command::Run { scenario, out, resume, quiet, webdriver, serve_host, memory_cap } => {
             match (&scenario, &resume) {
                 (None, None) => Err(Error::Input(
                     "gapbench run: expected a scenario file (e.g. scenarios/native-smoke.toml) or --resume DIR".into(),
@@ -207,16 +241,32 @@ pub fn main(cli: Cli) -> i32 {
                 (Some(_), Some(_)) => Err(Error::Input(
                     "gapbench run: give either a scenario file or --resume DIR, not both (a resumed run uses its own scenario)".into(),
                 )),
-                _ => {
+                _ => match crate::target::TargetOptions::from_flags(&webdriver, serve_host.as_deref()) {
+                    Err(e) => Err(Error::Input(e)),
+                    Ok(targets) => {
                     let opts = crate::runner::RunOptions {
                         out_root: out,
                         resume,
                         progress: !quiet,
+                        targets,
+                        memory_cap,
                     };
-                    crate::runner::run(scenario.as_deref().unwrap_or(std::path::Path::new("")), &opts).map(|report| {
-                        crate::runner::print_summary(&report);
-                    })
-                }
+                    if let Err(e) = crate::interrupt::install() {
+                        eprintln!("warning: {e}");
+                    }
+                    match crate::runner::run(scenario.as_deref().unwrap_or(std::path::Path::new("")), &opts) {
+                        Ok(report) if report.interrupted => {
+                            crate::runner::print_summary(&report);
+                            eprintln!(
+                                "interrupted: finish the run with `gapbench run --resume {}`",
+                                report.dir.display()
+                            );
+                            return crate::interrupt::EXIT_CODE;
+                        }
+                        r => r.map(|report| crate::runner::print_summary(&report)),
+                    }
+                    }
+                },
             }
         }
     };

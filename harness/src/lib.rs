@@ -3,10 +3,12 @@
 
 pub mod bundle;
 pub mod catalog;
+pub mod ceiling;
 pub mod cli;
 pub mod compare;
 pub mod doctor;
 pub mod error;
+pub mod interrupt;
 pub mod manifest;
 pub mod meter;
 pub mod plan;

@@ -25,6 +25,9 @@ pub struct Manifest {
     pub ended: Option<String>,
     pub cases_planned: usize,
     pub cases_done: usize,
+    /// The memory cap every case ran under (PSS of its process tree; `--memory-cap`).
+    #[serde(default)]
+    pub memory_cap_bytes: Option<u64>,
 }
 
 fn first_match(path: &str, key: &str) -> Option<String> {
@@ -90,6 +93,7 @@ impl Manifest {
             ended: None,
             cases_planned: planned,
             cases_done: 0,
+            memory_cap_bytes: None,
         }
     }
 

@@ -122,7 +122,7 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Case> {
                                 meters: g.meters.clone(),
                                 classes: g.classes,
                                 samples_per_class: g.samples_per_class,
-                                fault: None,
+                                fault: g.fault.clone(),
                             });
                         }
                     }

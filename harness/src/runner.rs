@@ -17,6 +17,10 @@ pub struct RunOptions {
     /// Continue this run directory: only cases without records are run.
     pub resume: Option<PathBuf>,
     pub progress: bool,
+    /// Remote WebDriver endpoints and the probe server's host (`--webdriver`, `--serve-host`).
+    pub targets: target::TargetOptions,
+    /// Kill a case whose process tree passes this PSS (`--memory-cap`; None: the default cap).
+    pub memory_cap: Option<u64>,
 }
 
 /// One line of the end-of-run summary.
@@ -34,6 +38,8 @@ pub struct RunReport {
     pub dir: PathBuf,
     pub lines: Vec<Line>,
     pub skipped_as_done: usize,
+    /// Stopped by Ctrl-C / SIGTERM (see `interrupt`): cases are left for `--resume`.
+    pub interrupted: bool,
 }
 
 fn new_run_id(name: &str) -> String {
@@ -133,7 +139,10 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
     };
     let scenario =
         crate::scenario::load(&scenario_path, &catalog).map_err(|e| Error::Input(e.to_string()))?;
-    let cases = plan::expand(&scenario, &catalog);
+    // Search groups run as memory-ceiling searches (ceiling.rs), after the plain cases.
+    let cells = crate::ceiling::cells(&scenario, &catalog);
+    let cases = plan::expand(&crate::ceiling::without_searches(&scenario), &catalog);
+    let cap = opts.memory_cap.unwrap_or_else(meter::cap::default_cap);
     let (dir, run_id) = if opts.resume.is_some() {
         (dir, run_id)
     } else {
@@ -144,9 +153,15 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         .map_err(|e| Error::Other(format!("{}: cannot write records: {e}", dir.display())))?;
     let mut manifest = match opts.resume {
         Some(_) => Manifest::read(&dir).map_err(Error::Input)?,
-        None => Manifest::new(&run_id, &scenario.name, &scenario_path, cases.len()),
+        None => Manifest::new(
+            &run_id,
+            &scenario.name,
+            &scenario_path,
+            cases.len() + cells.len(),
+        ),
     };
     manifest.ended = None;
+    manifest.memory_cap_bytes = Some(cap);
     manifest
         .write(&dir)
         .map_err(|e| Error::Other(format!("{}: cannot write manifest: {e}", dir.display())))?;
@@ -165,16 +180,27 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
     );
     let mut targets: BTreeMap<String, Result<Box<dyn Target>, String>> = BTreeMap::new();
     let mut lines = Vec::new();
+    let mut interrupted = false;
     for case in &todo {
+        if crate::interrupt::interrupted() {
+            interrupted = true;
+            break;
+        }
         bar.set_message(case.id.clone());
         let target = targets
             .entry(case.target.clone())
-            .or_insert_with(|| target::open(&case.target));
-        let mut meters = meter::Meters::for_case(case);
-        let outcome = match target {
+            .or_insert_with(|| target::open(&case.target, &opts.targets));
+        let mut meters = meter::Meters::with_cap(case, Some(cap));
+        let mut outcome = match target {
             Ok(t) => t.run(case, &mut meters),
             Err(why) => Outcome::bare(Status::Skipped, why.clone(), &case.target, ""),
         };
+        meters.apply_verdict(&mut outcome);
+        // A case cut short by Ctrl-C is not a measurement: leave it to `--resume`.
+        if crate::interrupt::interrupted() && outcome.status != Status::Ok {
+            interrupted = true;
+            break;
+        }
         let (records, samples) = records_for(&run_id, case, &outcome, &meters);
         writer
             .write_case(&run_id, &records, &samples)
@@ -184,11 +210,66 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         lines.push(summary_line(case, &outcome, &records));
         bar.inc(1);
     }
+    let cells_todo: Vec<_> = cells.iter().filter(|c| !done.contains(&c.id)).collect();
+    bar.inc_length(cells_todo.len() as u64);
+    for cell in cells_todo {
+        if interrupted || crate::interrupt::interrupted() {
+            interrupted = true;
+            break;
+        }
+        bar.set_message(cell.id.clone());
+        let target = targets
+            .entry(cell.base.target.clone())
+            .or_insert_with(|| target::open(&cell.base.target, &opts.targets));
+        let mut write_error = None;
+        // Every trial is recorded as a case of its own.
+        let ceiling = crate::ceiling::run_cell(cell, &mut |case| {
+            if crate::interrupt::interrupted() {
+                return Outcome::bare(Status::Skipped, "interrupted", &case.target, "");
+            }
+            let mut meters = meter::Meters::with_cap(case, Some(cap));
+            let mut outcome = match target {
+                Ok(t) => t.run(case, &mut meters),
+                Err(why) => Outcome::bare(Status::Skipped, why.clone(), &case.target, ""),
+            };
+            meters.apply_verdict(&mut outcome);
+            let (records, samples) = records_for(&run_id, case, &outcome, &meters);
+            if let Err(e) = writer.write_case(&run_id, &records, &samples) {
+                write_error.get_or_insert(e);
+            }
+            lines.push(summary_line(case, &outcome, &records));
+            outcome
+        });
+        if let Some(e) = write_error {
+            return Err(Error::Other(format!(
+                "{}: cannot append records: {e}",
+                dir.display()
+            )));
+        }
+        if crate::interrupt::interrupted() {
+            interrupted = true;
+            break;
+        }
+        let (case, outcome) = crate::ceiling::record_subject(cell, &ceiling);
+        let records = crate::ceiling::records(&info_for(&run_id, &case, &outcome), cell, &ceiling);
+        writer
+            .write_case(&run_id, &records, &[])
+            .map_err(|e| Error::Other(format!("{}: cannot append records: {e}", dir.display())))?;
+        manifest.cases_done += 1;
+        let _ = manifest.write(&dir);
+        let mut line = summary_line(&case, &outcome, &records);
+        line.status = records[0].status;
+        line.message = records[0].message.clone();
+        lines.push(line);
+        bar.inc(1);
+    }
     bar.finish_and_clear();
     for t in targets.values_mut().flatten() {
         t.close();
     }
-    manifest.ended = Some(now_utc());
+    if !interrupted {
+        manifest.ended = Some(now_utc());
+    }
     manifest
         .write(&dir)
         .map_err(|e| Error::Other(format!("{}: cannot write manifest: {e}", dir.display())))?;
@@ -196,6 +277,7 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         dir,
         lines,
         skipped_as_done: cases.len() - todo.len(),
+        interrupted,
     })
 }
 

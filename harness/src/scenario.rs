@@ -36,7 +36,7 @@ const TOP_KEYS: [&str; 9] = [
     "group",
 ];
 
-const GROUP_KEYS: [&str; 14] = [
+const GROUP_KEYS: [&str; 16] = [
     "workloads",
     "sizes",
     "targets",
@@ -51,6 +51,8 @@ const GROUP_KEYS: [&str; 14] = [
     "meters",
     "classes",
     "samples_per_class",
+    "fault",
+    "search",
 ];
 
 /// What the harness can run; scenario names are checked against it.
@@ -101,6 +103,12 @@ pub struct Group {
     pub meters: Vec<String>,
     pub classes: Option<u32>,
     pub samples_per_class: Option<u32>,
+    /// Test-only fault injection handed to the probe: "panic", "hang" or "alloc:<MiB>".
+    /// Used by the fault-injection tests; never set it in a real measurement.
+    pub fault: Option<String>,
+    /// A memory-ceiling search instead of plain cases: "samples" (tm-image) or "model" (mlp
+    /// presets); see ceiling.rs.
+    pub search: Option<String>,
 }
 
 impl Group {
@@ -543,7 +551,10 @@ impl Cx<'_> {
             meters: vec!["throughput".to_string()],
             classes: None,
             samples_per_class: None,
+            fault: None,
+            search: None,
         };
+        let mut search_at = None;
         let mut workloads = false;
         let mut sizes = None;
         let mut targets = false;
@@ -593,6 +604,38 @@ impl Cx<'_> {
                 "timeout_s" => g.timeout_s = self.int(&f, 1, u64::MAX.into())? as u64,
                 "classes" => g.classes = Some(self.u32(&f, 2)?),
                 "samples_per_class" => g.samples_per_class = Some(self.u32(&f, 1)?),
+                "fault" => {
+                    let v = self.string(&f)?;
+                    let alloc_ok = v
+                        .strip_prefix("alloc:")
+                        .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0));
+                    if !(v == "panic" || v == "hang" || alloc_ok) {
+                        return Err(self.at_value(
+                            &f,
+                            format!(
+                                "{} must be \"panic\", \"hang\" or \"alloc:<MiB>\" (test-only fault injection), found \"{}\"",
+                                f.name(),
+                                esc(v)
+                            ),
+                        ));
+                    }
+                    g.fault = Some(v.to_string());
+                }
+                "search" => {
+                    let v = self.string(&f)?;
+                    if !crate::ceiling::SEARCHES.contains(&v) {
+                        return Err(self.at_value(
+                            &f,
+                            format!(
+                                "{} must be \"samples\" or \"model\" (a memory-ceiling search), found \"{}\"",
+                                f.name(),
+                                esc(v)
+                            ),
+                        ));
+                    }
+                    g.search = Some(v.to_string());
+                    search_at = Some(f);
+                }
                 other => {
                     let hint = if TOP_KEYS.contains(&other) {
                         format!(
@@ -645,6 +688,18 @@ impl Cx<'_> {
                 }
             }
             g.sizes = strip(names);
+        }
+        if let (Some(f), Some(search)) = (&search_at, &g.search) {
+            let want = crate::ceiling::workload_of(search);
+            if g.workloads.iter().any(|w| w != want) {
+                return Err(self.at_value(
+                    f,
+                    format!(
+                        "{} = \"{search}\" searches workload `{want}`: set workloads = [\"{want}\"]",
+                        f.name()
+                    ),
+                ));
+            }
         }
         Ok(g)
     }
@@ -1405,6 +1460,32 @@ samples_per_class = 300
             Some("meters"),
             "unknown meter `memry` in [[group]] 1: did you mean `memory`? (expected one of: throughput, memory)",
         );
+    }
+
+    #[test]
+    fn search_key_is_checked() {
+        assert_eq!(ok(&in_group("")).groups[0].search, None);
+        let e = err(&in_group("search = \"bytes\""));
+        assert_eq!(e.key.as_deref(), Some("search"), "{e}");
+        assert!(e.to_string().contains("\"samples\" or \"model\""), "{e}");
+        let e = err(&in_group("search = \"samples\""));
+        assert!(e.to_string().contains("tm-image"), "{e}");
+    }
+
+    #[test]
+    fn fault_key_is_checked_and_reaches_the_group() {
+        let s = ok(&in_group("fault = \"panic\""));
+        assert_eq!(s.groups[0].fault.as_deref(), Some("panic"));
+        let s = ok(&in_group("fault = \"alloc:64\""));
+        assert_eq!(s.groups[0].fault.as_deref(), Some("alloc:64"));
+        assert_eq!(ok(&in_group("")).groups[0].fault, None);
+        for bad in ["\"boom\"", "\"alloc:\"", "\"alloc:-3\"", "\"alloc:0\""] {
+            let e = err(&in_group(&format!("fault = {bad}")));
+            assert_eq!(e.key.as_deref(), Some("fault"), "{e}");
+            assert!(e.to_string().contains("alloc:<MiB>"), "{e}");
+        }
+        let e = err(&in_group("fault = 3"));
+        assert!(e.to_string().contains("must be a string"), "{e}");
     }
 
     #[test]

@@ -16,7 +16,30 @@ const variant = spec.simd === false ? "nosimd" : "simd";
 const dir = path.resolve(bundleDir, variant);
 let mod = null;
 let reply;
-try {
+if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
+  // Page tasks: Node.js can answer the capability probe; the others need a page.
+  if (spec.workload === "capabilities") {
+    const { capabilities } = await import("./meters.js");
+    reply = { status: "ok", meters: { capabilities: await capabilities(Number(spec.mem_limit_bytes) || 2 ** 31) } };
+  } else {
+    reply = { status: "skipped", message: `page-only workload \`${spec.workload}\`: Node.js has no page` };
+  }
+} else if (String(spec.backend).startsWith("tfjs-")) {
+  // TF.js peers: the same workloads trained with TensorFlow.js from node_modules (see tfjs.js).
+  const tfjs = await import("./tfjs.js");
+  try {
+    const { createRequire } = await import("node:module");
+    // The bundle lives in <repo>/target/probe-bundle: packages resolve from <repo>/node_modules.
+    const lib = await tfjs.loadNode(createRequire(import.meta.url));
+    reply = await tfjs.runTfjs(spec, lib, () => performance.now(), undefined);
+  } catch (err) {
+    reply = tfjs.tfjsFailure(err);
+  }
+} else if (spec.backend === "webgpu" && !(globalThis.navigator && globalThis.navigator.gpu)) {
+  // The WebGPU build is for browsers; Node.js exposes no navigator.gpu.
+  const said = globalThis.navigator ? String(globalThis.navigator.gpu) : "unavailable (no navigator)";
+  reply = { status: "skipped", message: `Node.js ${process.version} has no WebGPU: navigator.gpu is ${said}` };
+} else try {
   mod = await import(pathToFileURL(path.join(dir, "wasm_probe.js")).href);
   await mod.default({ module_or_path: readFileSync(path.join(dir, "wasm_probe_bg.wasm")) });
   mod.install_panic_hook();

@@ -2,13 +2,15 @@
 // dedicated Web Worker, and hands back the probe's JSON reply. Shared by the page and the worker.
 
 const bundles = new Map();
+const memories = new Map(); // variant -> its WebAssembly.Memory (memory meter)
 
-// Load the wasm-bindgen module of one build variant ("simd" or "nosimd"), once.
+// Load the wasm-bindgen module of one build variant ("simd", "nosimd" or "webgpu"), once.
 export async function load(variant, base) {
   if (!bundles.has(variant)) {
     bundles.set(variant, (async () => {
       const mod = await import(`${base}${variant}/wasm_probe.js`);
-      await mod.default({ module_or_path: new URL(`${base}${variant}/wasm_probe_bg.wasm`, import.meta.url) });
+      const exports = await mod.default({ module_or_path: new URL(`${base}${variant}/wasm_probe_bg.wasm`, import.meta.url) });
+      if (exports && exports.memory) memories.set(variant, exports.memory);
       mod.install_panic_hook();
       return mod;
     })());
@@ -37,17 +39,120 @@ export function failure(mod, err) {
   return { status: oom ? "oom" : "failed", message };
 }
 
+// The build a case runs on: WebGPU has its own (burn's wgpu stack); the others pick by SIMD.
+export function variantFor(spec) {
+  if (spec.backend === "webgpu") return "webgpu";
+  return spec.simd === false ? "nosimd" : "simd";
+}
+
+// Ask the browser for a WebGPU adapter before the probe does: `{ skip }` says, in the browser's
+// own words, why there is none; `{ adapter }` describes the one found.
+export async function webgpuAdapter() {
+  const nav = globalThis.navigator;
+  if (!nav || !nav.gpu) {
+    const where = typeof WorkerGlobalScope !== "undefined" && globalThis instanceof WorkerGlobalScope ? "worker" : "page";
+    return {
+      skip: `no WebGPU in this browser: navigator.gpu is ${nav ? String(nav.gpu) : "unavailable (no navigator)"} ` +
+        `in the ${where} (isSecureContext=${globalThis.isSecureContext === true})`,
+    };
+  }
+  let adapter;
+  try {
+    adapter = await nav.gpu.requestAdapter();
+  } catch (err) {
+    return { skip: `no WebGPU adapter: navigator.gpu.requestAdapter() threw ${err && err.name}: ${err && err.message}` };
+  }
+  if (!adapter) {
+    return { skip: "no WebGPU adapter: navigator.gpu.requestAdapter() returned null" };
+  }
+  let info = adapter.info;
+  if (!info && typeof adapter.requestAdapterInfo === "function") {
+    try { info = await adapter.requestAdapterInfo(); } catch (_) { info = null; }
+  }
+  info = info || {};
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((p) => p);
+  const fallback = adapter.isFallbackAdapter === true || info.isFallbackAdapter === true;
+  return { adapter: `WebGPU: ${parts.length ? parts.join(" / ") : "adapter info not exposed"}${fallback ? " (fallback adapter)" : ""}` };
+}
+
 // Run one case here (main thread or worker). `spec` is the CaseSpec plus `simd` and `context`.
-export async function runHere(spec, base, yieldBetweenSteps) {
-  const variant = spec.simd === false ? "nosimd" : "simd";
+// `onStep`, when given, is called after every training step (page meters log step times).
+export async function runHere(spec, base, yieldBetweenSteps, onStep) {
+  if (String(spec.backend).startsWith("tfjs-")) return runTfjsHere(spec, base, yieldBetweenSteps, onStep);
+  const variant = variantFor(spec);
   let mod = null;
   try {
+    let adapter = null;
+    if (variant === "webgpu") {
+      const found = await webgpuAdapter();
+      if (found.skip) return JSON.stringify({ status: "skipped", message: found.skip });
+      adapter = found.adapter;
+    }
     mod = await load(variant, base);
     const now = () => performance.now();
-    const reply = await mod.run_case(JSON.stringify(spec), now, yieldBetweenSteps ? yielder() : undefined);
-    return reply;
+    let between = yieldBetweenSteps ? yielder() : undefined;
+    if (onStep) {
+      const inner = between;
+      between = () => { onStep(); return inner ? inner() : undefined; };
+    }
+    let reply = await mod.run_case(JSON.stringify(spec), now, between);
+    if ((spec.meters || []).includes("memory")) reply = await withMemory(reply, variant);
+    if (adapter === null) return reply;
+    // Record the adapter as the browser describes it, beside what wgpu saw.
+    const parsed = JSON.parse(reply);
+    if (parsed.result) {
+      const seen = parsed.result.device;
+      parsed.result.device = seen && !adapter.includes(seen) ? `${adapter}; wgpu: ${seen}` : adapter;
+    }
+    return JSON.stringify(parsed);
   } catch (err) {
     bundles.delete(variant); // a trapped instance cannot be reused
     return JSON.stringify(failure(mod, err));
   }
+}
+
+// TF.js backends (tfjs-cpu, tfjs-wasm, ...) train the same workloads with TensorFlow.js from the
+// bundle's tfjs/ folder instead of the wasm probe; the reply has the same shape.
+async function runTfjsHere(spec, base, yieldBetweenSteps, onStep) {
+  let tfjs = null;
+  try {
+    tfjs = await import("./tfjs.js");
+    const lib = await tfjs.loadBrowser(base);
+    let between = yieldBetweenSteps ? yielder() : undefined;
+    if (onStep) {
+      const inner = between;
+      between = () => { onStep(); return inner ? inner() : undefined; };
+    }
+    return JSON.stringify(await tfjs.runTfjs(spec, lib, () => performance.now(), between));
+  } catch (err) {
+    return JSON.stringify(tfjs ? tfjs.tfjsFailure(err) : failure(null, err));
+  }
+}
+
+// Memory meter: the wasm memory size at the end of the case, and the engine's own measurement
+// where it has one (performance.measureUserAgentSpecificMemory needs cross-origin isolation; it
+// may wait for a GC, so it gets a time limit).
+async function withMemory(reply, variant) {
+  const parsed = JSON.parse(reply);
+  const mem = memories.get(variant);
+  const out = { wasm_bytes: mem ? mem.buffer.byteLength : null, uasm_bytes: null, uasm_error: null };
+  const perf = globalThis.performance;
+  if (!perf || typeof perf.measureUserAgentSpecificMemory !== "function") {
+    out.uasm_error = "performance.measureUserAgentSpecificMemory is not available here";
+  } else if (globalThis.crossOriginIsolated !== true) {
+    out.uasm_error = "not cross-origin isolated";
+  } else {
+    let timer;
+    const limit = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("no answer within 20 s")), 20000); });
+    try {
+      out.uasm_bytes = (await Promise.race([perf.measureUserAgentSpecificMemory(), limit])).bytes;
+    } catch (err) {
+      out.uasm_error = `${err && err.name}: ${err && err.message}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  parsed.meters = parsed.meters || {};
+  parsed.meters.memory = out;
+  return JSON.stringify(parsed);
 }

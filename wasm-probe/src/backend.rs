@@ -6,6 +6,16 @@ use burn::prelude::*;
 /// The backends the probe can train on, by the names scenarios and records use.
 pub const BACKENDS: [&str; 4] = ["ndarray", "flex", "wgpu", "webgpu"];
 
+/// TF.js peers of the probe on node and browser targets: the same workloads trained by
+/// TensorFlow.js (wasm-probe/js/tfjs.js), never by this crate. `simd` picks tfjs-wasm's build.
+pub const TFJS_BACKENDS: [&str; 5] = [
+    "tfjs-cpu",
+    "tfjs-wasm",
+    "tfjs-wasm-threads",
+    "tfjs-webgl",
+    "tfjs-webgpu",
+];
+
 /// An initialized training device and a description of what runs it (e.g. the GPU adapter).
 #[derive(Clone, Debug)]
 pub struct Prepared {
@@ -88,16 +98,7 @@ pub async fn prepare_async(backend: &str) -> Result<Prepared, Unavailable> {
     }
     #[cfg(feature = "webgpu")]
     if backend == "webgpu" || backend == "wgpu" {
-        return match Device::wgpu_options().init_with_setup_async().await {
-            Ok((device, setup)) => {
-                let info = setup.adapter.get_info();
-                Ok(Prepared {
-                    device: device.autodiff(),
-                    description: format!("{} ({:?})", info.name, info.backend),
-                })
-            }
-            Err(e) => Err(format!("no WebGPU adapter: {e}")),
-        };
+        return webgpu().await;
     }
     #[cfg(not(target_family = "wasm"))]
     {
@@ -107,4 +108,36 @@ pub async fn prepare_async(backend: &str) -> Result<Prepared, Unavailable> {
     {
         Err(unknown(backend))
     }
+}
+
+/// burn's wgpu runtime on WebGPU, initialized asynchronously (browsers allow nothing else) and
+/// once per instance: a second init of the same runtime is an error, so keep the outcome.
+#[cfg(feature = "webgpu")]
+async fn webgpu() -> Result<Prepared, Unavailable> {
+    use std::cell::RefCell;
+    thread_local! {
+        static WEBGPU: RefCell<Option<Result<Prepared, Unavailable>>> = const { RefCell::new(None) };
+    }
+    if let Some(done) = WEBGPU.with(|w| w.borrow().clone()) {
+        return done;
+    }
+    let outcome = match Device::wgpu_options().init_with_setup_async().await {
+        Ok((device, setup)) => {
+            let info = setup.adapter.get_info();
+            let name = if info.name.is_empty() {
+                "unnamed adapter"
+            } else {
+                info.name.as_str()
+            };
+            Ok(Prepared {
+                device: device.autodiff(),
+                description: format!("{name} ({:?}, {:?})", info.backend, info.device_type),
+            })
+        }
+        Err(e) => Err(format!(
+            "burn could not initialize WebGPU (no usable adapter): {e}"
+        )),
+    };
+    WEBGPU.with(|w| *w.borrow_mut() = Some(outcome.clone()));
+    outcome
 }

@@ -4,6 +4,7 @@
 use super::doc::Chart;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::collections::BTreeSet;
 
 /// One point with its 95% CI (`lo..hi`, equal to `y` when unknown).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,17 +15,23 @@ pub(crate) struct Point {
     pub hi: f64,
 }
 
-/// A named line of points.
+/// A named line of points. `groups[i]` is the marker group of `points[i]` (e.g. the workload;
+/// missing entries are group 0): a line joins only points of the same group, and each group has
+/// its own marker shape.
 #[derive(Debug, Clone)]
 pub(crate) struct Series {
     pub label: String,
     pub points: Vec<Point>,
+    pub groups: Vec<usize>,
 }
 
 const SIZE: (u32, u32) = (960, 560);
+/// The log-log chart: plot area on the left, legend panel on the right.
+const WIDE: (u32, u32) = (1200, 600);
+const LEGEND_W: u32 = 330;
 
-/// Distinguishable line colours (Tableau 10), cycled.
-const PALETTE: [RGBColor; 10] = [
+/// Distinguishable line colours (Tableau 20: ten hues, then their light variants), cycled.
+const PALETTE: [RGBColor; 20] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -35,7 +42,42 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(174, 199, 232),
+    RGBColor(255, 187, 120),
+    RGBColor(152, 223, 138),
+    RGBColor(255, 152, 150),
+    RGBColor(197, 176, 213),
+    RGBColor(196, 156, 148),
+    RGBColor(247, 182, 210),
+    RGBColor(199, 199, 199),
+    RGBColor(219, 219, 141),
+    RGBColor(158, 218, 229),
 ];
+
+/// Draw marker `shape` (0 circle, 1 triangle, 2 square, 3 cross, cycled) at backend pixel `at`.
+fn marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    at: (i32, i32),
+    shape: usize,
+    color: RGBAColor,
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("cannot draw a marker: {e}");
+    match shape % 4 {
+        0 => area.draw(&Circle::new(at, 4, color.filled())).map_err(e),
+        1 => area
+            .draw(&TriangleMarker::new(at, 6, color.filled()))
+            .map_err(e),
+        2 => area
+            .draw(&Rectangle::new(
+                [(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)],
+                color.filled(),
+            ))
+            .map_err(e),
+        _ => area
+            .draw(&Cross::new(at, 5, color.stroke_width(2)))
+            .map_err(e),
+    }
+}
 
 fn color(i: usize) -> RGBAColor {
     PALETTE[i % PALETTE.len()].to_rgba()
@@ -102,7 +144,9 @@ fn log_grid(lo: f64, hi: f64) -> Vec<f64> {
     decade_multiples(lo, hi, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
 }
 
-/// A log-log chart with one line per series and a vertical CI bar at each point.
+/// A log-log chart with one colour per series and a vertical CI bar at each point; lines join
+/// the points of a series within one group, `group_names[g]` names the marker of group `g`. The
+/// legend stands beside the plot, so it never hides a point.
 /// Points with a non-positive x or y are left out (they have no place on a log axis).
 pub(crate) fn log_log(
     file: &str,
@@ -110,6 +154,7 @@ pub(crate) fn log_log(
     x_desc: &str,
     y_desc: &str,
     series: &[Series],
+    group_names: &[String],
 ) -> Result<Chart, String> {
     let ok = |p: &&Point| p.x > 0.0 && p.y > 0.0 && p.x.is_finite() && p.y.is_finite();
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, 0.0_f64, f64::INFINITY, 0.0_f64);
@@ -128,13 +173,19 @@ pub(crate) fn log_log(
     if x1 <= 0.0 || y1 <= 0.0 {
         return Err(format!("cannot draw the {title} chart: no positive points"));
     }
-    let (x0, x1, y0, y1) = (x0 / 1.6, x1 * 1.6, y0 / 1.6, y1 * 1.6);
+    // at least a factor 4 on each axis, so a narrow range still shows a few labelled ticks
+    let widen = |lo: f64, hi: f64| {
+        let f = (4.0 / (hi / lo)).max(1.0).sqrt() * 1.3;
+        (lo / f, hi * f)
+    };
+    let ((x0, x1), (y0, y1)) = (widen(x0, x1), widen(y0, y1));
     let e = drawing(title);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, WIDE).into_drawing_area();
         root.fill(&WHITE).map_err(&e)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (plot, legend) = root.split_horizontally(WIDE.0 - LEGEND_W);
+        let mut chart = ChartBuilder::on(&plot)
             .caption(title, (FONT, 20))
             .margin(14)
             .x_label_area_size(52)
@@ -160,29 +211,38 @@ pub(crate) fn log_log(
             .axis_desc_style((FONT, 15))
             .draw()
             .map_err(&e)?;
+        let mut shown = Vec::new();
         for (i, s) in series.iter().enumerate() {
             let color = color(i);
-            let mut pts: Vec<&Point> = s.points.iter().filter(ok).collect();
+            let mut pts: Vec<(usize, &Point)> = s
+                .points
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| ok(p))
+                .map(|(k, p)| (s.groups.get(k).copied().unwrap_or(0), p))
+                .collect();
             if pts.is_empty() {
                 continue;
             }
-            pts.sort_by(|a, b| a.x.total_cmp(&b.x));
-            let line: Vec<(f64, f64)> = pts.iter().map(|p| (p.x, p.y)).collect();
-            chart
-                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-                .map_err(&e)?
-                .label(s.label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
-                });
-            chart
-                .draw_series(line.iter().map(|&p| Circle::new(p, 4, color.filled())))
-                .map_err(&e)?;
-            for p in pts
+            shown.push((s.label.as_str(), color));
+            pts.sort_by(|a, b| (a.0, a.1.x).partial_cmp(&(b.0, b.1.x)).unwrap());
+            for g in pts.chunk_by(|a, b| a.0 == b.0) {
+                if g.len() > 1 {
+                    let line: Vec<(f64, f64)> = g.iter().map(|(_, p)| (p.x, p.y)).collect();
+                    chart
+                        .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                        .map_err(&e)?;
+                }
+            }
+            for (g, p) in &pts {
+                let at = chart.backend_coord(&(p.x, p.y));
+                marker(&plot, at, *g, color)?;
+            }
+            for (_, p) in pts
                 .iter()
-                .filter(|p| p.lo > 0.0 && p.hi > p.lo && p.hi.is_finite())
+                .filter(|(_, p)| p.lo > 0.0 && p.hi > p.lo && p.hi.is_finite())
             {
-                let (l, r) = (p.x / 1.05, p.x * 1.05);
+                let (l, r) = (p.x / 1.04, p.x * 1.04);
                 let bars = [
                     vec![(p.x, p.lo), (p.x, p.hi)],
                     vec![(l, p.lo), (r, p.lo)],
@@ -196,14 +256,176 @@ pub(crate) fn log_log(
                     .map_err(&e)?;
             }
         }
+        // the legend panel: series (colour), then marker shapes (groups)
+        let used: Vec<usize> = {
+            let mut g: Vec<usize> = series
+                .iter()
+                .flat_map(|s| (0..s.points.len()).map(|k| s.groups.get(k).copied().unwrap_or(0)))
+                .collect();
+            g.sort_unstable();
+            g.dedup();
+            g
+        };
+        let marks: Vec<(&str, usize)> = used
+            .iter()
+            .filter_map(|&g| group_names.get(g).map(|n| (n.as_str(), g)))
+            .collect();
+        let entries = shown.len() + marks.len() + usize::from(!marks.is_empty());
+        let row = ((WIDE.1 as i32 - 60) / entries.max(1) as i32).clamp(9, 20);
+        let font = (row - 5).clamp(8, 13);
+        let text = |s: &str, at: (i32, i32)| {
+            Text::new(
+                s.to_string(),
+                at,
+                TextStyle::from((FONT, font).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+            )
+        };
+        let mut y = 48;
+        for (label, color) in &shown {
+            legend
+                .draw(&PathElement::new(
+                    vec![(10, y), (34, y)],
+                    color.stroke_width(3),
+                ))
+                .map_err(&e)?;
+            legend.draw(&text(label, (42, y))).map_err(&e)?;
+            y += row;
+        }
+        if !marks.is_empty() {
+            y += row / 2;
+            for (name, g) in marks {
+                marker(&legend, (22, y), g, BLACK.to_rgba())?;
+                legend.draw(&text(name, (42, y))).map_err(&e)?;
+                y += row;
+            }
+        }
+        root.present().map_err(&e)?;
+    }
+    Ok(Chart {
+        file: file.into(),
+        title: title.into(),
+        svg,
+    })
+}
+
+/// One row of a dot chart: a label, a marker group and a value with its interval.
+pub(crate) struct Dot {
+    pub label: String,
+    pub group: usize,
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// A horizontal dot chart on a log x axis: one row per dot (top to bottom in order) with its
+/// interval as a bar, and a dashed-looking reference line at `reference` (e.g. 1 = native).
+pub(crate) fn dots(
+    file: &str,
+    title: &str,
+    x_desc: &str,
+    rows: &[Dot],
+    group_names: &[String],
+    reference: f64,
+) -> Result<Chart, String> {
+    let fine = |x: f64| x > 0.0 && x.is_finite();
+    let rows: Vec<&Dot> = rows.iter().filter(|d| fine(d.value)).collect();
+    if rows.is_empty() {
+        return Err(format!("cannot draw the {title} chart: no positive values"));
+    }
+    let (mut x0, mut x1) = (reference, reference);
+    for d in &rows {
+        for v in [d.value, d.lo, d.hi] {
+            if fine(v) {
+                x0 = x0.min(v);
+                x1 = x1.max(v);
+            }
+        }
+    }
+    let (x0, x1) = (x0 / 1.3, x1 * 1.3);
+    let n = rows.len();
+    let height = (90 + 22 * n as u32).max(200);
+    let e = drawing(title);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(&e)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 18))
+            .margin(14)
+            .x_label_area_size(46)
+            .y_label_area_size(330)
+            .build_cartesian_2d(
+                (x0..x1)
+                    .log_scale()
+                    .with_key_points(log_ticks(x0, x1))
+                    .with_light_points(log_grid(x0, x1)),
+                -0.5..(n as f64 - 0.5),
+            )
+            .map_err(&e)?;
+        let label_at = |v: &f64| -> String {
+            let i = v.round();
+            if (v - i).abs() > 1e-6 || i < 0.0 {
+                return String::new();
+            }
+            // row 0 at the top
+            rows.get(n - 1 - (i as usize).min(n - 1))
+                .map(|d| d.label.clone())
+                .unwrap_or_default()
+        };
         chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font((FONT, 13))
+            .configure_mesh()
+            .y_labels(n + 1)
+            .y_label_formatter(&label_at)
+            .x_label_formatter(&|v| format!("{}×", human(*v)))
+            .x_desc(x_desc)
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .disable_y_mesh()
             .draw()
             .map_err(&e)?;
+        let grey = RGBColor(120, 120, 120);
+        for k in 0..12 {
+            let (a, b) = (
+                -0.5 + k as f64 * n as f64 / 12.0,
+                -0.5 + (k as f64 + 0.5) * n as f64 / 12.0,
+            );
+            chart
+                .draw_series([PathElement::new(
+                    vec![(reference, a), (reference, b)],
+                    grey.stroke_width(1),
+                )])
+                .map_err(&e)?;
+        }
+        for (i, d) in rows.iter().enumerate() {
+            let y = (n - 1 - i) as f64;
+            let color = color(d.group);
+            if fine(d.lo) && fine(d.hi) && d.hi > d.lo {
+                chart
+                    .draw_series([PathElement::new(
+                        vec![(d.lo, y), (d.hi, y)],
+                        color.stroke_width(2),
+                    )])
+                    .map_err(&e)?;
+            }
+            let at = chart.backend_coord(&(d.value, y));
+            marker(&root, at, d.group, color)?;
+        }
+        let used: BTreeSet<usize> = rows.iter().map(|d| d.group).collect();
+        let mut x = SIZE.0 as i32 - 20;
+        for g in used.into_iter().rev() {
+            let Some(name) = group_names.get(g) else {
+                continue;
+            };
+            let w = 8 * name.len() as i32 + 30;
+            x -= w;
+            marker(&root, (x, 40), g, color(g))?;
+            root.draw(&Text::new(
+                name.clone(),
+                (x + 10, 40),
+                TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(&e)?;
+        }
         root.present().map_err(&e)?;
     }
     Ok(Chart {
@@ -395,13 +617,16 @@ mod tests {
             Series {
                 label: "native-ndarray ndarray main".into(),
                 points: vec![pt(1e4, 900.0), pt(1e6, 40.0)],
+                groups: vec![],
             },
             Series {
                 label: "chromium ndarray-simd <main>".into(),
                 points: vec![pt(1e4, 400.0), pt(1e6, 15.0), pt(0.0, 3.0)],
+                groups: vec![0, 1, 1],
             },
         ];
-        let c = log_log("t.svg", "Throughput", "parameters", "samples/s", &s).unwrap();
+        let names = vec!["mlp".to_string(), "tm-image".to_string()];
+        let c = log_log("t.svg", "Throughput", "parameters", "samples/s", &s, &names).unwrap();
         assert!(c.svg.starts_with("<svg"), "{}", &c.svg[..80]);
         assert_eq!(c.svg.matches("<svg").count(), 1);
         assert!(c.svg.contains("<text"));
@@ -411,7 +636,8 @@ mod tests {
         );
         assert!(c.svg.contains("native-ndarray ndarray main"));
         assert!(c.svg.contains("&lt;main&gt;"), "legend text is escaped");
-        assert!(log_log("x.svg", "Empty", "x", "y", &[]).is_err());
+        assert!(c.svg.contains(">\ntm-image\n</text>"), "marker legend");
+        assert!(log_log("x.svg", "Empty", "x", "y", &[], &[]).is_err());
     }
 
     #[test]

@@ -109,8 +109,12 @@ pub(crate) fn gap(this: f64, native: f64, lower_is_better: bool) -> Option<f64> 
     })
 }
 
-/// A conservative interval for the gap from the two medians' CIs (the extreme ratios of their ends).
+/// A conservative interval for the gap from the two medians' CIs (the extreme ratios of their ends);
+/// none when either side is a single value (it has no CI).
 pub(crate) fn gap_interval(this: &Agg, native: &Agg, lower_is_better: bool) -> Option<(f64, f64)> {
+    if this.n < 2 || native.n < 2 {
+        return None;
+    }
     let a = gap(this.ci_high, native.ci_low, lower_is_better)?;
     let b = gap(this.ci_low, native.ci_high, lower_is_better)?;
     Some((a.min(b), a.max(b)))

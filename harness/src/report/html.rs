@@ -27,7 +27,8 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bo
 table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #d4d4d4; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; }
-.note { color: #666; font-style: italic; }
+.note { color: #666; font-style: italic; } td { white-space: nowrap; } td.wrap { white-space: normal; min-width: 20rem; }
+.scroll { overflow-x: auto; }
 figure { margin: 1rem 0; } figcaption { font-size: 0.9rem; color: #444; }
 svg { max-width: 100%; height: auto; }
 nav ul { columns: 2; font-size: 0.9rem; }
@@ -45,7 +46,7 @@ pub(crate) fn page(title: &str, body: &str) -> String {
 
 /// A table as HTML.
 pub(crate) fn table(t: &Table) -> String {
-    let mut out = String::from("<table>\n<thead><tr>");
+    let mut out = String::from("<div class=\"scroll\"><table>\n<thead><tr>");
     for h in &t.header {
         let _ = write!(out, "<th>{}</th>", escape(h));
     }
@@ -53,11 +54,16 @@ pub(crate) fn table(t: &Table) -> String {
     for row in &t.rows {
         out.push_str("<tr>");
         for cell in row {
-            let _ = write!(out, "<td>{}</td>", escape(cell));
+            // short cells (figures, names) stay on one line; long ones (messages) wrap
+            if cell.chars().count() <= 48 {
+                let _ = write!(out, "<td>{}</td>", escape(cell));
+            } else {
+                let _ = write!(out, "<td class=\"wrap\">{}</td>", escape(cell));
+            }
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
     out
 }
 

@@ -158,6 +158,9 @@ pub(crate) fn fig(a: &Agg, unit: &str) -> String {
     } else {
         String::new()
     };
+    if a.n < 2 {
+        return format!("{}{unit} n={} (no CI){reps}", num(a.median), a.n);
+    }
     format!(
         "{}{unit} [{}, {}] n={}{reps}",
         num(a.median),
@@ -184,8 +187,17 @@ fn variant(c: &CaseInfo) -> String {
     }
 }
 
+/// Engine and version as tables show it; a parenthesised aside in the version (e.g. rustc's
+/// commit and date) is left to the environment table.
 fn engine_label(c: &CaseInfo) -> String {
-    match (c.engine.as_str(), c.engine_version.as_str()) {
+    let mut v = c.engine_version.clone();
+    while let (Some(a), Some(b)) = (v.find(" ("), v.find(')')) {
+        if b < a {
+            break;
+        }
+        v.replace_range(a..=b, "");
+    }
+    match (c.engine.as_str(), v.as_str()) {
         ("", _) => c.target.clone(),
         (e, "") => e.to_string(),
         (e, v) => format!("{e} {v}"),
@@ -434,8 +446,14 @@ fn join(set: &BTreeSet<String>) -> String {
 }
 
 /// Label of a chart series: target and variant and context, with the run when there are several.
+/// A native target's variant is its backend, already in its name, so it is left out.
 fn series_label(c: &CaseInfo, multi: bool) -> String {
-    let base = format!("{} {} {}", c.target, variant(c), c.context);
+    let var = variant(c);
+    let base = if c.target == format!("native-{var}") {
+        format!("{} {}", c.target, c.context)
+    } else {
+        format!("{} {var} {}", c.target, c.context)
+    };
     if multi {
         format!("{base} ({})", c.run_id)
     } else {
@@ -461,6 +479,13 @@ fn rate_chart(
     type Points<'a> = BTreeMap<(u64, String, String), (Vec<&'a Summary>, String)>;
     let mut series: BTreeMap<String, Points> = BTreeMap::new();
     let mut no_params = 0;
+    // marker groups: one per workload, in name order
+    let workloads: Vec<String> = recs
+        .iter()
+        .map(|(_, r, _)| r.case.workload.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     for (_, r, sum) in &recs {
         let c = &r.case;
         if c.params == 0 {
@@ -478,11 +503,13 @@ fn rate_chart(
     let mut t = Table::new(&["series", "workload/size", "parameters", metric]);
     for (label, points) in &series {
         let mut pts = Vec::new();
+        let mut groups = Vec::new();
         for ((params, workload, size), (sums, unit)) in points {
             let Some(agg) = Agg::combine(sums) else {
                 continue;
             };
             pts.push(agg.point(*params as f64));
+            groups.push(workloads.iter().position(|w| w == workload).unwrap_or(0));
             t.push(vec![
                 label.clone(),
                 format!("{workload}/{size}"),
@@ -493,18 +520,21 @@ fn rate_chart(
         chart_series.push(Series {
             label: label.clone(),
             points: pts,
+            groups,
         });
     }
     s.para(format!(
-        "{metric} ({unit}) against parameter count, both axes logarithmic; one line per target, \
-         backend variant and context; bars are 95% CIs."
+        "{metric} ({unit}) against parameter count, both axes logarithmic; one colour per target, \
+         backend variant and context, one marker shape per workload (lines join the sizes of one \
+         workload); bars are 95% CIs."
     ));
     match charts::log_log(
         file,
         title,
-        "parameters",
-        &format!("{metric} ({unit})"),
+        "parameters (log)",
+        &format!("{metric} ({unit}, log)"),
         &chart_series,
+        &workloads,
     ) {
         Ok(chart) => s.blocks.push(Block::Chart(chart)),
         Err(_) => s.note("No positive values to chart."),
@@ -567,6 +597,13 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
     let mut t = Table::new(&header);
     let mut per_engine: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut without = 0;
+    let workloads: Vec<&str> = groups
+        .keys()
+        .map(|k| k.2.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut dots: Vec<(usize, f64, charts::Dot)> = Vec::new();
     for ((i, _, workload, size, _, var, context), (sums, r)) in &groups {
         let Some(agg) = Agg::combine(sums) else {
             continue;
@@ -579,6 +616,29 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
                     per_engine.entry(engine_label(&r.case)).or_default().push(g);
                 }
                 let ci = gap_interval(&agg, &tw.agg, false);
+                if let Some(g) = g {
+                    let group = workloads.iter().position(|w| w == workload).unwrap_or(0);
+                    let run = if multi {
+                        format!(" ({})", runs[*i].manifest.run_id)
+                    } else {
+                        String::new()
+                    };
+                    let (lo, hi) = ci.unwrap_or((g, g));
+                    dots.push((
+                        group,
+                        g,
+                        charts::Dot {
+                            label: format!(
+                                "{workload}/{size} · {} {var} {context}{run}",
+                                engine_label(&r.case)
+                            ),
+                            group,
+                            value: g,
+                            lo,
+                            hi,
+                        },
+                    ));
+                }
                 (
                     format!("{} ({})", fig(&tw.agg, &r.unit), tw.target),
                     g.map(|g| ratio_fig(g, ci)).unwrap_or_else(|| "–".into()),
@@ -612,6 +672,26 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
             })
             .collect();
         s.para(format!("Per engine: {}.", parts.join("; ")));
+    }
+    if !dots.is_empty() {
+        dots.sort_by(|a, b| {
+            (a.0, a.1)
+                .partial_cmp(&(b.0, b.1))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let rows: Vec<charts::Dot> = dots.into_iter().map(|d| d.2).collect();
+        let names: Vec<String> = workloads.iter().map(|w| w.to_string()).collect();
+        match charts::dots(
+            "gap.svg",
+            "Throughput gap to native, per engine and workload",
+            "gap = native throughput / this throughput (log; 1× = native, grey line)",
+            &rows,
+            &names,
+            1.0,
+        ) {
+            Ok(chart) => s.blocks.push(Block::Chart(chart)),
+            Err(e) => s.note(e),
+        }
     }
     s.table(t);
     if without > 0 {
@@ -664,7 +744,13 @@ fn teachable_machine(runs: &[Run], twins: &Twins, multi: bool) -> Section {
         s.note(NOT_MEASURED);
         return s;
     }
-    s.para("Time to train the Teachable-Machine-style image classifier (tm-image), start to finish, in seconds.");
+    s.para(
+        "Time to train the Teachable-Machine-style image classifier (tm-image) in seconds: the wall \
+         time of all its training steps, warm-up included (train_time). A scenario that sets \
+         epochs = 50 measures Teachable Machine's whole 50-epoch training; with a fixed step count \
+         it is the time of those steps only. train_time is one value per case (n=1 per \
+         repetition), so it has no CI of its own; compare the step-time CIs above.",
+    );
     type Key = (usize, String, String, String, String, String);
     let mut groups: BTreeMap<Key, (Vec<&Summary>, &Record)> = BTreeMap::new();
     for (i, r, sum) in &recs {

@@ -178,7 +178,7 @@ fn report_on_native_and_browser_run() {
         html.contains("Verdict: chromium 131.0.6778.85 ndarray-simd main (small): 0.0900 s (3.00×"),
         "{html}"
     );
-    assert!(html.contains("peak_rss (MiB)") && html.contains("123 MiB [123, 123] n=1"));
+    assert!(html.contains("peak_rss (MiB)") && html.contains("123 MiB n=1 (no CI)"));
 
     let md = std::fs::read_to_string(&files.markdown).unwrap();
     assert!(md.contains("](throughput.svg)") && md.contains("](compute.svg)"));

@@ -5,6 +5,8 @@
 
 #[path = "driver.rs"]
 mod driver;
+#[path = "pagepoll.rs"]
+mod pagepoll;
 
 use super::{CaseWatch, Outcome, Processes, Reply, Target};
 use crate::plan::Case;
@@ -207,6 +209,9 @@ pub struct BrowserTarget {
     name: String,
     /// The host browsers reach the probe server at (a remote browser); loopback when None.
     serve_host: Option<String>,
+    /// A running WebDriver endpoint to use instead of a local driver (`--webdriver`): nothing is
+    /// started or killed here, the session is only opened and ended.
+    remote: Option<String>,
     rt: Option<tokio::runtime::Runtime>,
     server: Option<ProbeServer>,
     base_url: String,
@@ -225,6 +230,9 @@ pub struct BrowserTarget {
     version: String,
     /// `GAPBENCH_BROWSER_TAG` value for every process this target starts.
     tag: String,
+    /// Probe builds beyond the default bundle (e.g. "webgpu"), built at the first case that
+    /// needs one; a failed build fails every case that needs it.
+    extra_builds: std::collections::HashMap<&'static str, Result<(), String>>,
 }
 
 impl BrowserTarget {
@@ -235,6 +243,7 @@ impl BrowserTarget {
             engine: Engine::parse(engine),
             name: engine.to_string(),
             serve_host: None,
+            remote: None,
             rt: None,
             server: None,
             base_url: String::new(),
@@ -249,6 +258,7 @@ impl BrowserTarget {
             failed_starts: 0,
             version: String::new(),
             tag,
+            extra_builds: Default::default(),
         }
     }
 
@@ -257,6 +267,22 @@ impl BrowserTarget {
     pub fn with_serve_host(mut self, host: Option<String>) -> Self {
         self.serve_host = host;
         self
+    }
+
+    /// Open sessions on the WebDriver endpoint `url` (e.g. a Selenium Grid hub) instead of
+    /// starting a local driver. Capabilities stay the same, without the local profile directory;
+    /// the browser `binary` is sent only where this machine has it at that path.
+    pub fn with_remote(mut self, url: Option<String>) -> Self {
+        self.remote = url;
+        self
+    }
+
+    /// Who answers WebDriver commands, for messages.
+    fn driver_label(&self) -> String {
+        match &self.remote {
+            Some(url) => format!("the WebDriver endpoint {url}"),
+            None => self.engine().driver_name().to_string(),
+        }
     }
 
     fn engine(&self) -> Engine {
@@ -316,7 +342,7 @@ impl BrowserTarget {
                 .map_err(|e| (Status::Failed, format!("cannot start a tokio runtime: {e}")))?;
             self.rt = Some(rt);
         }
-        if self.bins.is_none() {
+        if self.bins.is_none() && self.remote.is_none() {
             self.bins = Some(find_binaries(engine).map_err(|m| (Status::Skipped, m))?);
         }
         if self.server.is_none() {
@@ -339,6 +365,9 @@ impl BrowserTarget {
 
     /// Start Xvfb (WebKit) and the driver unless they are running.
     fn ensure_driver(&mut self) -> Result<(), String> {
+        if self.remote.is_some() {
+            return Ok(());
+        }
         if let Some(d) = &mut self.driver {
             if d.proc.alive() {
                 return Ok(());
@@ -401,6 +430,9 @@ impl BrowserTarget {
         if let Some(mut d) = self.driver.take() {
             d.proc.kill();
         }
+        if self.remote.is_some() {
+            return;
+        }
         let keep: Vec<u32> = self
             .xvfb
             .as_ref()
@@ -413,8 +445,15 @@ impl BrowserTarget {
     }
 
     fn capabilities(&self, profile: Option<&Path>) -> Capabilities {
-        let bins = self.bins.as_ref().expect("binaries found");
-        let browser = bins.browser.display().to_string();
+        // A remote end gets the binary only where this machine has it (a grid on loopback, the
+        // same image); otherwise its driver picks its own browser.
+        let browser = match (&self.bins, &self.remote) {
+            (Some(b), _) => b.browser.display().to_string(),
+            (None, Some(_)) => find_binaries(self.engine())
+                .map(|b| b.browser.display().to_string())
+                .unwrap_or_default(),
+            (None, None) => unreachable!("binaries found before a local session"),
+        };
         let profile = profile.map(|p| p.display().to_string()).unwrap_or_default();
         let caps = match self.engine() {
             Engine::Chromium => json!({
@@ -458,10 +497,12 @@ impl BrowserTarget {
                 },
             }),
         };
-        match caps {
+        let mut caps = match caps {
             Json::Object(map) => map,
             _ => unreachable!("capabilities are an object"),
-        }
+        };
+        strip_local_paths(&mut caps, &browser, &profile);
+        caps
     }
 
     /// Open a browser session; on failure restart the driver and try once more.
@@ -472,15 +513,21 @@ impl BrowserTarget {
             self.ensure_driver()?;
             let profile = match engine {
                 Engine::Webkit => None,
+                _ if self.remote.is_some() => None,
                 _ => Some(self.new_profile_dir()?),
             };
             let caps = self.capabilities(profile.as_deref());
-            let port = self
-                .driver
-                .as_ref()
-                .map(|d| d.port)
-                .expect("driver started");
-            let url = format!("http://127.0.0.1:{port}");
+            let url = match &self.remote {
+                Some(url) => url.clone(),
+                None => {
+                    let port = self
+                        .driver
+                        .as_ref()
+                        .map(|d| d.port)
+                        .expect("driver started");
+                    format!("http://127.0.0.1:{port}")
+                }
+            };
             let rt = self.rt.as_ref().expect("runtime started");
             let connected = rt.block_on(async {
                 let connect = async {
@@ -509,11 +556,12 @@ impl BrowserTarget {
             });
             match connected {
                 Ok(client) => {
-                    if let Some(v) = client
-                        .capabilities()
-                        .and_then(|c| c.get("browserVersion"))
-                        .and_then(Json::as_str)
-                    {
+                    // W3C `browserVersion`; `version` from an endpoint speaking the old dialect.
+                    if let Some(v) = client.capabilities().and_then(|c| {
+                        c.get("browserVersion")
+                            .or_else(|| c.get("version"))
+                            .and_then(Json::as_str)
+                    }) {
                         self.version = v.to_string();
                     }
                     self.session = Some(Session { client, profile });
@@ -525,15 +573,13 @@ impl BrowserTarget {
                         .as_ref()
                         .map(|d| d.proc.log_tail(3))
                         .unwrap_or_default();
+                    let label = self.driver_label();
                     last = match why {
                         None => format!(
-                            "{} did not create a session within {} s (the browser could not start?): {tail}",
-                            engine.driver_name(),
+                            "{label} did not create a session within {} s (the browser could not start?): {tail}",
                             SESSION_TIMEOUT.as_secs()
                         ),
-                        Some(e) => {
-                            format!("{} could not create a session: {e}", engine.driver_name())
-                        }
+                        Some(e) => format!("{label} could not create a session: {e}"),
                     };
                     self.stop_driver();
                     if let Some(p) = profile {
@@ -556,10 +602,12 @@ impl BrowserTarget {
                 let _ = tokio::time::timeout(SHORT_TIMEOUT, client.close()).await;
             });
         }
-        let keep = self.keep_pids();
-        let profile = session.profile.as_ref().map(|p| p.display().to_string());
-        let needles: Vec<&str> = profile.iter().map(String::as_str).collect();
-        driver::kill_matching(&needles, Some(&self.tag_entry()), &keep);
+        if self.remote.is_none() {
+            let keep = self.keep_pids();
+            let profile = session.profile.as_ref().map(|p| p.display().to_string());
+            let needles: Vec<&str> = profile.iter().map(String::as_str).collect();
+            driver::kill_matching(&needles, Some(&self.tag_entry()), &keep);
+        }
         if let Some(p) = session.profile {
             let _ = std::fs::remove_dir_all(p);
         }
@@ -574,7 +622,10 @@ impl BrowserTarget {
         self.drop_session();
         self.stop_driver();
         self.xvfb = None;
-        if self.engine.is_some() && (self.rt.is_some() || !self.profiles.is_empty()) {
+        if self.engine.is_some()
+            && self.remote.is_none()
+            && (self.rt.is_some() || !self.profiles.is_empty())
+        {
             driver::kill_matching(&[&self.profile_prefix()], Some(&self.tag_entry()), &[]);
         }
         for p in self.profiles.drain(..) {
@@ -583,10 +634,24 @@ impl BrowserTarget {
         self.server = None;
     }
 
+    /// Build the probe variant `case` runs on if the default bundle does not hold it (the
+    /// WebGPU build: long, so only when a case needs it).
+    fn ensure_build(&mut self, case: &Case) -> Result<(), String> {
+        let name = crate::bundle::variant_for(&case.backend, case.simd);
+        if crate::bundle::VARIANTS.iter().any(|(n, _)| *n == name) {
+            return Ok(());
+        }
+        self.extra_builds
+            .entry(name)
+            .or_insert_with(|| crate::bundle::ensure_variant(name, true).map(|_| ()))
+            .clone()
+    }
+
     fn spec_json(case: &Case) -> String {
         let mut spec = serde_json::to_value(case.spec()).expect("a case spec serializes");
         spec["simd"] = Json::Bool(case.simd != Some(false));
         spec["context"] = Json::String(case.context.clone());
+        crate::meter::page::add_page_fields(&mut spec, case);
         spec.to_string()
     }
 }
@@ -609,6 +674,9 @@ impl Target for BrowserTarget {
         if let Err((status, message)) = self.start_base() {
             self.blocked = Some((status, message.clone()));
             return self.outcome(status, message);
+        }
+        if let Err(message) = self.ensure_build(case) {
+            return self.outcome(Status::Failed, message);
         }
         if self.session.is_none() {
             match self.open_session() {
@@ -642,17 +710,45 @@ impl Target for BrowserTarget {
             .into_iter()
             .collect();
         exclude.extend(self.xvfb.as_ref().map(|x| x.pid()));
-        watch.started(&Processes::Tagged {
-            env_entry: self.tag_entry(),
-            exclude,
+        // A remote browser has no process here to watch.
+        watch.started(&match self.remote {
+            Some(_) => Processes::Pids(Vec::new()),
+            None => Processes::Tagged {
+                env_entry: self.tag_entry(),
+                exclude,
+            },
         });
+        let label = self.driver_label();
         let rt = self.rt.as_ref().expect("runtime started");
-        let result = rt.block_on(run_case(&client, &url, spec, timeout, engine.driver_name()));
+        let polled = pagepoll::needs_polling(case).then_some(case);
+        let result = match crate::meter::page::prepare_bundle(case) {
+            Err(message) => Err(Failure {
+                status: Status::Failed,
+                message,
+                reset: false,
+            }),
+            Ok(()) => rt.block_on(run_case(&client, &url, spec, timeout, &label, polled)),
+        };
         watch.finished();
         drop(client);
         match result {
-            Ok(reply) => Outcome::from_reply(reply, &self.name, &self.version),
-            Err(f) => {
+            Ok(reply) => crate::meter::page::outcome(case, reply, &self.name, &self.version),
+            Err(mut f) => {
+                // A dead WebDriver server: say so (the next case starts a new one).
+                if let Some(d) = self.driver.as_mut()
+                    && !d.proc.alive()
+                {
+                    f = Failure {
+                        status: Status::Crashed,
+                        message: format!(
+                            "{} died during the case ({}); it is restarted for the next case: {}",
+                            engine.driver_name(),
+                            d.proc.exit_description(),
+                            f.message
+                        ),
+                        reset: true,
+                    };
+                }
                 if f.reset {
                     self.drop_session();
                 }
@@ -673,6 +769,7 @@ async fn run_case(
     spec: String,
     timeout: Duration,
     driver: &str,
+    polled: Option<&Case>,
 ) -> Result<Reply, Failure> {
     bounded(
         client,
@@ -719,6 +816,9 @@ async fn run_case(
         client.update_timeouts(limits),
     )
     .await?;
+    if let Some(case) = polled {
+        return pagepoll::run_polled(client, case, spec, timeout, driver).await;
+    }
     let answer = bounded(
         client,
         driver,
@@ -854,6 +954,41 @@ async fn classify(
             status: Status::Crashed,
             message: format!("the browser stopped answering while {what} ({driver}: {said})"),
             reset: true,
+        }
+    }
+}
+
+/// Drop the path options left empty (a remote session: no local profile directory, no browser
+/// binary known here): `binary`, `--user-data-dir=`, `-profile ""`.
+fn strip_local_paths(caps: &mut fantoccini::wd::Capabilities, browser: &str, profile: &str) {
+    for key in [
+        "goog:chromeOptions",
+        "moz:firefoxOptions",
+        "webkitgtk:browserOptions",
+    ] {
+        let Some(Json::Object(opts)) = caps.get_mut(key) else {
+            continue;
+        };
+        if browser.is_empty() {
+            opts.remove("binary");
+        }
+        if !profile.is_empty() {
+            continue;
+        }
+        if let Some(Json::Array(args)) = opts.get_mut("args") {
+            let mut kept = Vec::new();
+            let mut skip_next = false;
+            for a in args.drain(..) {
+                if std::mem::take(&mut skip_next) {
+                    continue;
+                }
+                match a.as_str() {
+                    Some("--user-data-dir=") => {}
+                    Some("-profile") => skip_next = true,
+                    _ => kept.push(a),
+                }
+            }
+            *args = kept;
         }
     }
 }

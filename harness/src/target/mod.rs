@@ -5,10 +5,12 @@ mod browser;
 mod child;
 mod native;
 mod node;
+mod remote;
 
 pub use browser::BrowserTarget;
 pub use native::{NativeTarget, native_case_main};
 pub use node::NodeTarget;
+pub use remote::TargetOptions;
 
 use crate::plan::Case;
 use crate::record::Status;
@@ -142,12 +144,16 @@ pub trait Target {
     fn close(&mut self) {}
 }
 
-/// Open the target named `name`.
-pub fn open(name: &str) -> Result<Box<dyn Target>, String> {
+/// Open the target named `name`; browser targets use `opts`' remote endpoint and serve host.
+pub fn open(name: &str, opts: &TargetOptions) -> Result<Box<dyn Target>, String> {
     match name {
         "native-ndarray" | "native-flex" | "native-wgpu" => Ok(Box::new(NativeTarget::new(name))),
         "node" => Ok(Box::new(NodeTarget::new(crate::bundle::ensure(true)))),
-        "chromium" | "firefox" | "webkit" => Ok(Box::new(BrowserTarget::new(name))),
+        "chromium" | "firefox" | "webkit" => Ok(Box::new(
+            BrowserTarget::new(name)
+                .with_serve_host(opts.serve_host.clone())
+                .with_remote(opts.endpoint(name).map(str::to_string)),
+        )),
         other => Err(format!(
             "target `{other}` is not available in this build yet"
         )),

@@ -30,6 +30,17 @@ impl Target for NativeTarget {
 
     fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome {
         let version = engine_version();
+        if crate::meter::page::is_page_task(&case.workload) {
+            return Outcome::bare(
+                Status::Skipped,
+                format!(
+                    "page-only workload `{}`: it runs in browsers",
+                    case.workload
+                ),
+                "native",
+                &version,
+            );
+        }
         let mut spec = case.spec();
         spec.backend = native_backend(&self.name).unwrap_or("ndarray").into();
         let input = serde_json::to_vec(&spec).expect("a case spec serializes");

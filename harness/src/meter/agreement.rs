@@ -1,0 +1,246 @@
+//! Loss agreement: does the wasm probe (in Node.js or a browser) train the same model as native
+//! ndarray? For every case that ran the wasm probe, the same case spec is run natively, in
+//! process, on burn's ndarray backend, and the loss sequences are compared step by step.
+//!
+//! `loss_agreement` is the largest relative difference over all steps,
+//! `max |l_target - l_native| / max(|l_native|, 1e-6)`, recorded in parts per million (unit
+//! `ppm`): records.csv keeps six decimals, so a plain fraction of a few ulps (~1e-7) would read
+//! 0.000000 there, while in ppm it reads 0.103800. Both sides run the same f32 model with
+//! the same seed and data; they differ only in summation order (wasm SIMD lanes vs native
+//! vectorized loops, matrixmultiply's blocking) and in libm (`exp`/`ln` in the wasm build vs the
+//! platform's), which moves f32 results by a few ulps per operation. Over a few dozen steps of
+//! SGD/Adam that stays far below 1e-3 relative; a real bug (wrong data, a missed update, a wrong
+//! seed) moves the loss by percents. So the tolerance is [`TOLERANCE`] = 1e-3 relative (1000 ppm).
+
+use super::Meter;
+use crate::plan::Case;
+use crate::record::{CaseInfo, Record, Sample, Status};
+use crate::target::Outcome;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use wasm_probe::measure::CaseSpec;
+
+/// Largest relative loss difference still counted as agreement (see the module docs).
+pub const TOLERANCE: f64 = 1e-3;
+
+/// Parts per million in one (the recorded unit).
+pub const PPM: f64 = 1e6;
+
+/// Smallest denominator, so a loss near zero does not blow the ratio up.
+const FLOOR: f64 = 1e-6;
+
+pub struct Agreement;
+
+/// Native reference losses, by serialized reference spec: repetitions and contexts of one case
+/// share one native run.
+static REFERENCE: Mutex<Option<HashMap<String, Result<Vec<f32>, String>>>> = Mutex::new(None);
+
+/// Whether `case` ran the wasm probe (Node.js or a browser) with a backend the reference can
+/// stand next to (TF.js backends run other code).
+pub fn applies(case: &Case) -> bool {
+    matches!(
+        case.target.as_str(),
+        "node" | "chromium" | "firefox" | "webkit"
+    ) && !case.backend.starts_with("tfjs")
+}
+
+/// The spec the native reference runs for `case`: same workload, seed and steps, ndarray, no
+/// fault injection.
+pub fn reference_spec(case: &Case) -> CaseSpec {
+    let mut spec = case.spec();
+    spec.backend = "ndarray".into();
+    spec.fault = None;
+    spec
+}
+
+/// The native ndarray losses for `spec`, computed once per spec in this process.
+pub fn reference_losses(spec: &CaseSpec) -> Result<Vec<f32>, String> {
+    let key = serde_json::to_string(spec).map_err(|e| format!("cannot serialize the spec: {e}"))?;
+    // Held while the reference runs, so two meters never compute the same spec twice.
+    let mut guard = REFERENCE.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = guard.get_or_insert_with(HashMap::new);
+    if let Some(hit) = cache.get(&key) {
+        return hit.clone();
+    }
+    let spec = spec.clone();
+    let computed = std::panic::catch_unwind(move || wasm_probe::measure::run_native(&spec))
+        .map_err(|p| {
+            let why = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            format!("the native reference panicked: {why}")
+        })
+        .and_then(|r| r.map_err(|e| format!("native ndarray is unavailable: {e:?}")))
+        .and_then(|r| r.map_err(|e| format!("the native reference failed: {e}")))
+        .map(|r| r.losses);
+    cache.insert(key, computed.clone());
+    computed
+}
+
+/// The largest relative difference of `target` from `native`, step by step; None when the
+/// lengths differ or there are no steps. NaN anywhere counts as infinitely far.
+pub fn max_relative_difference(target: &[f32], native: &[f32]) -> Option<f64> {
+    if target.len() != native.len() || target.is_empty() {
+        return None;
+    }
+    Some(
+        target
+            .iter()
+            .zip(native)
+            .map(|(&t, &n)| {
+                let (t, n) = (t as f64, n as f64);
+                let d = (t - n).abs() / n.abs().max(FLOOR);
+                if d.is_nan() { f64::INFINITY } else { d }
+            })
+            .fold(0.0, f64::max),
+    )
+}
+
+fn failed(info: &CaseInfo, metric: &str, unit: &str, message: String) -> Record {
+    Record {
+        case: info.clone(),
+        metric: metric.into(),
+        unit: unit.into(),
+        lower_is_better: true,
+        summary: None,
+        status: Status::Failed,
+        message,
+    }
+}
+
+impl Meter for Agreement {
+    fn name(&self) -> &'static str {
+        "agreement"
+    }
+
+    fn records(
+        &self,
+        case: &Case,
+        info: &CaseInfo,
+        outcome: &Outcome,
+    ) -> (Vec<Record>, Vec<Sample>) {
+        if !applies(case) || outcome.status != Status::Ok {
+            return (Vec::new(), Vec::new());
+        }
+        let Some(result) = &outcome.result else {
+            return (Vec::new(), Vec::new());
+        };
+        let native = match reference_losses(&reference_spec(case)) {
+            Ok(l) => l,
+            Err(why) => {
+                return (vec![failed(info, "loss_agreement", "ppm", why)], Vec::new());
+            }
+        };
+        let target = &result.losses;
+        let compared = target.len().min(native.len());
+        let mut steps = Record::measured(
+            info,
+            "loss_steps_compared",
+            "steps",
+            false,
+            &[compared as f64],
+        );
+        let record = match max_relative_difference(target, &native) {
+            None => {
+                let why = format!(
+                    "cannot compare losses: {} has {} step(s), native ndarray {}",
+                    case.target,
+                    target.len(),
+                    native.len()
+                );
+                steps.status = Status::Failed;
+                steps.message = why.clone();
+                failed(info, "loss_agreement", "ppm", why)
+            }
+            Some(d) => {
+                let mut r = Record::measured(info, "loss_agreement", "ppm", true, &[d * PPM]);
+                let verdict = if d <= TOLERANCE {
+                    "within"
+                } else {
+                    "BEYOND tolerance"
+                };
+                r.message = format!(
+                    "max relative loss difference from native ndarray {d:.3e} ({:.3} ppm) over {compared} steps: {verdict} (tolerance {TOLERANCE:.0e} = {:.0} ppm)",
+                    d * PPM,
+                    TOLERANCE * PPM
+                );
+                if r.summary.is_none() {
+                    // Infinite (NaN or overflow): keep the verdict, mark the row.
+                    r.status = Status::Failed;
+                }
+                r
+            }
+        };
+        (vec![record, steps], Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_difference_is_the_worst_step() {
+        assert_eq!(max_relative_difference(&[1.0, 2.0], &[1.0, 2.0]), Some(0.0));
+        let d = max_relative_difference(&[1.0, 2.2], &[1.0, 2.0]).unwrap();
+        assert!((d - 0.1).abs() < 1e-6, "{d}");
+        assert_eq!(max_relative_difference(&[1.0], &[1.0, 2.0]), None);
+        assert_eq!(max_relative_difference(&[], &[]), None);
+        assert_eq!(
+            max_relative_difference(&[f32::NAN], &[1.0]),
+            Some(f64::INFINITY)
+        );
+        // A loss of zero uses the floor, not a division by zero.
+        let d = max_relative_difference(&[1e-7], &[0.0]).unwrap();
+        assert!((d - 0.1).abs() < 1e-6, "{d}");
+    }
+
+    fn case(target: &str, backend: &str) -> Case {
+        Case {
+            id: format!("mlp/0.1m/{target}/{backend}-simd/main/r1"),
+            workload: "mlp".into(),
+            size: "0.1m".into(),
+            target: target.into(),
+            backend: backend.into(),
+            simd: Some(true),
+            context: "main".into(),
+            repetition: 1,
+            seed: 7,
+            warmup: 1,
+            steps: 3,
+            epochs: None,
+            timeout_s: 60,
+            meters: vec!["agreement".into()],
+            classes: None,
+            samples_per_class: None,
+            fault: Some("hang".into()),
+        }
+    }
+
+    #[test]
+    fn applies_to_wasm_cases_only_and_references_native_ndarray() {
+        assert!(applies(&case("chromium", "ndarray")));
+        assert!(applies(&case("node", "flex")));
+        assert!(!applies(&case("native-ndarray", "ndarray")));
+        assert!(!applies(&case("firefox", "tfjs-wasm")));
+        let spec = reference_spec(&case("webkit", "flex"));
+        assert_eq!(spec.backend, "ndarray");
+        assert_eq!(spec.fault, None);
+        assert_eq!((spec.seed, spec.warmup, spec.steps), (7, 1, 3));
+    }
+
+    #[test]
+    fn reference_is_deterministic_and_cached() {
+        let spec = reference_spec(&case("node", "ndarray"));
+        let a = reference_losses(&spec).unwrap();
+        assert_eq!(a.len(), 4, "warmup + steps losses");
+        assert!(a.iter().all(|l| l.is_finite() && *l > 0.0), "{a:?}");
+        let b = reference_losses(&spec).unwrap();
+        assert_eq!(a, b);
+        // A second, independent native run gives the same losses (the reference is stable).
+        let fresh = wasm_probe::measure::run_native(&spec).unwrap().unwrap();
+        assert_eq!(max_relative_difference(&fresh.losses, &a), Some(0.0));
+    }
+}

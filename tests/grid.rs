@@ -1,0 +1,367 @@
+//! The remote-endpoint path through a real Selenium Grid on loopback: a Selenium 3.141.59 hub and
+//! one Chrome node (the standalone jar from the npm package `selenium-server`, installed by
+//! `npm ci`; Java 17), then `gapbench run --webdriver chromium=<hub>/wd/hub --serve-host 127.0.0.1`
+//! runs a tm-image case there. The case is recorded ok with Chromium's exact version, its losses
+//! agree with native ndarray, the session went through the grid node (its log says so), and hub,
+//! node, chromedriver and browser are all gone at the end, also when an assertion fails.
+
+use harness::record::{Status, read_records};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starting two JVMs on a loaded two-core machine is slow.
+const GRID_START: Duration = Duration::from_secs(180);
+const RUN_LIMIT: Duration = Duration::from_secs(900);
+const MARK_VAR: &str = "GAPBENCH_GRID_TEST_MARK";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The standalone jar shipped by the npm package.
+fn find_jar(dir: &Path) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(j) = find_jar(&p) {
+                return Some(j);
+            }
+        } else if p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("selenium-server-standalone") && n.ends_with(".jar"))
+        {
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on loopback: (status, body), or None when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.get(9..12)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+fn nul_fields(path: &Path) -> Vec<String> {
+    std::fs::read(path)
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Live processes (pid, command line) whose environment holds `entry`: the hub, the node and
+/// everything the node started (chromedriver, Chromium: they inherit the environment).
+fn marked(entry: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let cmd = nul_fields(&e.path().join("cmdline")).join(" ");
+        if cmd.is_empty() || p == std::process::id() {
+            continue;
+        }
+        if nul_fields(&e.path().join("environ"))
+            .iter()
+            .any(|v| v == entry)
+        {
+            out.push((p, cmd.chars().take(160).collect()));
+        }
+    }
+    out
+}
+
+/// Hub and node, and whatever they started: killed on drop, whether the test passed or not.
+struct Grid {
+    children: Vec<Child>,
+    mark: String,
+    logs: Vec<PathBuf>,
+}
+
+impl Grid {
+    fn spawn(&mut self, args: &[String], log: &Path) {
+        let out = std::fs::File::create(log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = Command::new("java")
+            .args(args)
+            .env(MARK_VAR, &self.mark)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("java could not start (Java 17: apt install openjdk-17-jre-headless)");
+        self.children.push(child);
+        self.logs.push(log.to_path_buf());
+    }
+
+    fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(&self.logs[i]).unwrap_or_default()
+    }
+
+    fn entry(&self) -> String {
+        format!("{MARK_VAR}={}", self.mark)
+    }
+
+    /// Every marked process, once; none may be left afterwards.
+    fn kill_all(&mut self) -> Vec<(u32, String)> {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let entry = self.entry();
+        for _ in 0..20 {
+            let left = marked(&entry);
+            if left.is_empty() {
+                return left;
+            }
+            let pids: Vec<String> = left.iter().map(|(p, _)| p.to_string()).collect();
+            let _ = Command::new("kill").arg("-9").args(&pids).status();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        marked(&entry)
+    }
+}
+
+impl Drop for Grid {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+#[test]
+fn a_case_runs_through_a_selenium_grid() {
+    let jar = find_jar(&repo().join("node_modules/selenium-server")).expect(
+        "the Selenium standalone jar is missing: run `npm ci` in the repository (package.json pins selenium-server@3.141.59)",
+    );
+    let dir = temp_dir("grid");
+    let (hub_port, node_port) = (free_port(), free_port());
+    let mut grid = Grid {
+        children: Vec::new(),
+        mark: format!("grid-{}", std::process::id()),
+        logs: Vec::new(),
+    };
+    let jar_s = jar.display().to_string();
+    let hub_args: Vec<String> = [
+        "-jar",
+        &jar_s,
+        "-role",
+        "hub",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        &hub_port.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    grid.spawn(&hub_args, &dir.join("hub.log"));
+    let node_args: Vec<String> = [
+        "-Dwebdriver.chrome.driver=/usr/bin/chromedriver",
+        "-jar",
+        &jar_s,
+        "-role",
+        "node",
+        "-hub",
+        &format!("http://127.0.0.1:{hub_port}/grid/register"),
+        "-host",
+        "127.0.0.1",
+        "-port",
+        &node_port.to_string(),
+        "-browser",
+        "browserName=chrome,maxInstances=1",
+    ]
+    .map(String::from)
+    .to_vec();
+    grid.spawn(&node_args, &dir.join("node.log"));
+
+    // The hub lists the node once it registered: one slot in all.
+    let deadline = Instant::now() + GRID_START;
+    loop {
+        let slots = http_get(hub_port, "/grid/api/hub")
+            .filter(|(st, _)| *st == 200)
+            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .and_then(|v| v["slotCounts"]["total"].as_u64());
+        if slots.is_some_and(|n| n >= 1) {
+            break;
+        }
+        for c in &mut grid.children {
+            if let Ok(Some(st)) = c.try_wait() {
+                panic!(
+                    "a grid process exited ({st}):\nhub: {}\nnode: {}",
+                    grid.log(0),
+                    grid.log(1)
+                );
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not register with the hub within {} s:\nhub: {}\nnode: {}",
+            GRID_START.as_secs(),
+            grid.log(0),
+            grid.log(1)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let scenario = dir.join("grid.toml");
+    std::fs::write(
+        &scenario,
+        r#"name = "grid"
+seed = 5
+warmup = 1
+steps = 3
+timeout_s = 300
+
+[[group]]
+workloads = ["tm-image"]
+targets = ["chromium"]
+contexts = ["main"]
+simd = [true]
+backends = ["ndarray"]
+meters = ["throughput", "agreement"]
+"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--webdriver"])
+        .arg(format!("chromium=http://127.0.0.1:{hub_port}/wd/hub"))
+        .args(["--serve-host", "127.0.0.1", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + RUN_LIMIT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("gapbench run took longer than {} s", RUN_LIMIT.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let o = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    println!("{stdout}");
+    assert!(
+        o.status.success(),
+        "gapbench run failed ({}):\n{stdout}\n{stderr}",
+        o.status
+    );
+
+    let run_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a run directory");
+    let (rows, warnings) = read_records(&run_dir.join("records.csv")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let id = "tm-image/default/chromium/ndarray-simd/main/r1";
+    let row = |metric: &str| {
+        rows.iter()
+            .map(|r| &r.record)
+            .find(|r| r.case.case_id == id && r.metric == metric)
+            .unwrap_or_else(|| panic!("no `{metric}` row for {id}:\n{stdout}"))
+    };
+    let case = row("case");
+    assert_eq!(
+        case.status,
+        Status::Ok,
+        "{}\nnode log: {}",
+        case.message,
+        grid.log(1)
+    );
+    assert_eq!(case.case.engine, "chromium");
+    let v = &case.case.engine_version;
+    assert!(
+        v.split('.').count() >= 3 && v.split('.').all(|p| p.parse::<u32>().is_ok()),
+        "engine version `{v}`"
+    );
+    let per_s = row("throughput").summary.as_ref().map(|s| s.median);
+    assert!(per_s.is_some_and(|m| m > 0.0), "throughput {per_s:?}");
+    let agree = row("loss_agreement");
+    assert_eq!(agree.status, Status::Ok, "{}", agree.message);
+    assert!(agree.message.contains("within"), "{}", agree.message);
+
+    // The session went through the grid node, and gapbench ended it.
+    let node_log = grid.log(1);
+    assert!(
+        node_log.contains("Started new session"),
+        "the grid node never started a session:\n{node_log}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !grid.log(1).contains("Removing session") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        grid.log(1).contains("Removing session"),
+        "gapbench did not end its grid session:\n{}",
+        grid.log(1)
+    );
+
+    let left = grid.kill_all();
+    assert!(
+        left.is_empty(),
+        "grid processes outlived the test: {left:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_remote_flags_are_one_line_errors_naming_the_flag() {
+    let scenario = repo().join("scenarios/browser-smoke.toml");
+    for (flag, value) in [
+        ("--webdriver", "chromium"),
+        ("--webdriver", "safari=http://127.0.0.1:4444"),
+        ("--webdriver", "firefox=https://grid.example/wd/hub"),
+        ("--webdriver", "webkit=http://:4444"),
+        ("--serve-host", "http://10.0.0.5:80/"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+            .args(["run", "--quiet", flag, value])
+            .arg(&scenario)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

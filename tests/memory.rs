@@ -1,0 +1,282 @@
+//! The memory meter and the memory cap in real browsers.
+//!
+//! - Calibration: a case whose probe allocates and touches 512 MiB before training (fault
+//!   `alloc:512`) peaks that much higher in PSS than the same case without it, within 10%.
+//!   Engines: `GAPBENCH_MEMORY_ENGINES` (comma-separated, default `chromium`); an engine that is not
+//!   installed is reported and left out.
+//! - The cap: a samples-ceiling search on Chromium under `--memory-cap 1GiB` stops at the cap, its
+//!   records say so, and no browser process is left.
+
+use harness::meter::Meters;
+use harness::plan::Case;
+use harness::record::{Status, read_records};
+use harness::target::{TargetOptions, open};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn case(target: &str, fault: Option<&str>) -> Case {
+    Case {
+        id: format!(
+            "mlp/0.1m/{target}/ndarray-simd/main/{}/r1",
+            fault.unwrap_or("none")
+        ),
+        workload: "mlp".into(),
+        size: "0.1m".into(),
+        target: target.into(),
+        backend: "ndarray".into(),
+        simd: Some(true),
+        context: "main".into(),
+        repetition: 1,
+        seed: 7,
+        warmup: 0,
+        steps: 3,
+        epochs: None,
+        timeout_s: 300,
+        meters: vec!["memory".into()],
+        classes: None,
+        samples_per_class: None,
+        fault: fault.map(String::from),
+    }
+}
+
+/// Peak PSS (MiB) of one case in a fresh browser, and its outcome's status and message.
+fn peak_pss(target: &str, fault: Option<&str>) -> Result<(f64, Option<f64>), String> {
+    let c = case(target, fault);
+    let mut t = open(target, &TargetOptions::default())?;
+    let mut meters = Meters::with_cap(&c, None);
+    let mut outcome = t.run(&c, &mut meters);
+    t.close();
+    meters.apply_verdict(&mut outcome);
+    if outcome.status != Status::Ok {
+        return Err(format!("{}: {}", outcome.status.as_str(), outcome.message));
+    }
+    let (records, samples) = harness::runner::records_for("test", &c, &outcome, &meters);
+    assert!(samples.iter().any(|s| s.metric == "pss"), "no pss samples");
+    let get = |m: &str| {
+        records
+            .iter()
+            .find(|r| r.metric == m)
+            .and_then(|r| r.summary.as_ref())
+            .map(|s| s.median)
+    };
+    let peak = get("peak_pss").ok_or("no peak_pss record")?;
+    assert!(get("mean_pss").is_some_and(|m| m > 0.0 && m <= peak));
+    Ok((peak, get("wasm_memory")))
+}
+
+#[test]
+fn alloc_512_mib_shows_in_peak_pss() {
+    let engines = std::env::var("GAPBENCH_MEMORY_ENGINES").unwrap_or_else(|_| "chromium".into());
+    let mut measured = 0;
+    for engine in engines.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let base = peak_pss(engine, None);
+        if let Err(e) = &base
+            && e.starts_with("skipped")
+        {
+            eprintln!("{engine}: {e}");
+            continue;
+        }
+        let (base, base_wasm) = base.unwrap_or_else(|e| panic!("{engine} without fault: {e}"));
+        let (with, with_wasm) = peak_pss(engine, Some("alloc:512"))
+            .unwrap_or_else(|e| panic!("{engine} with alloc:512: {e}"));
+        let diff = with - base;
+        let err = (diff - 512.0) / 512.0;
+        eprintln!(
+            "{engine}: peak PSS {base:.0} MiB -> {with:.0} MiB with alloc:512: +{diff:.0} MiB \
+             (error {:+.1}%); wasm memory {base_wasm:?} -> {with_wasm:?} MiB",
+            err * 100.0
+        );
+        assert!(base > 10.0, "{engine}: implausible baseline {base} MiB");
+        assert!(
+            err.abs() <= 0.10,
+            "{engine}: +{diff:.0} MiB, not 512 +- 10%"
+        );
+        if let (Some(a), Some(b)) = (base_wasm, with_wasm) {
+            assert!(b - a >= 500.0, "{engine}: wasm memory {a} -> {b} MiB");
+        }
+        measured += 1;
+    }
+    assert!(measured > 0, "no engine measured (all skipped)");
+}
+
+fn nul_fields(path: &Path) -> Vec<String> {
+    std::fs::read(path)
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Live processes of gapbench run `pid`: its profile directories or its browser tag.
+fn leftovers(pid: u32) -> Vec<String> {
+    let profile = format!("gapbench-profile-chromium-{pid}-");
+    let tag = format!("GAPBENCH_BROWSER_TAG=gapbench-chromium-{pid}");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let cmd = nul_fields(&e.path().join("cmdline")).join(" ");
+        if cmd.is_empty() {
+            continue;
+        }
+        if cmd.contains(&profile) || nul_fields(&e.path().join("environ")).contains(&tag) {
+            out.push(format!(
+                "{p}: {}",
+                cmd.chars().take(120).collect::<String>()
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn samples_ceiling_stops_at_a_low_cap_and_leaves_nothing() {
+    let dir = temp_dir("memcap");
+    let scenario = dir.join("cap.toml");
+    std::fs::write(
+        &scenario,
+        r#"
+name = "memcap"
+seed = 1
+shuffle = false
+
+[[group]]
+search = "samples"
+workloads = ["tm-image"]
+targets = ["chromium"]
+contexts = ["main"]
+simd = [true]
+warmup = 0
+steps = 2
+classes = 3
+samples_per_class = 16384
+timeout_s = 300
+meters = ["memory"]
+"#,
+    )
+    .unwrap();
+    let out_root = dir.join("results");
+    let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--memory-cap", "1GiB", "--out"])
+        .arg(&out_root)
+        .arg(&scenario)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let left = leftovers(pid);
+    assert!(left.is_empty(), "left running: {left:?}");
+    let run = std::fs::read_dir(&out_root)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"memory_cap_bytes\": 1073741824"),
+        "{manifest}"
+    );
+    let (rows, _) = read_records(&run.join("records.csv")).unwrap();
+    if rows
+        .iter()
+        .any(|r| r.record.metric == "case" && r.record.status == Status::Skipped)
+    {
+        eprintln!("chromium is not installed: {stdout}");
+        return;
+    }
+    let trials: Vec<_> = rows
+        .iter()
+        .filter(|r| r.record.metric == "case" && r.record.case.case_id.contains("/n"))
+        .collect();
+    assert!(
+        !trials.is_empty() && trials.len() <= harness::ceiling::MAX_TRIALS,
+        "{stdout}"
+    );
+    let oom: Vec<_> = trials
+        .iter()
+        .filter(|r| r.record.status == Status::Oom)
+        .collect();
+    assert!(!oom.is_empty(), "no trial hit the cap:\n{stdout}");
+    for r in &oom {
+        assert!(
+            r.record
+                .message
+                .starts_with("over the memory cap of 1024 MiB (PSS "),
+            "{}",
+            r.record.message
+        );
+    }
+    let ceiling = rows
+        .iter()
+        .find(|r| r.record.metric == "ceiling_samples")
+        .expect("a ceiling_samples record");
+    assert_eq!(
+        ceiling.record.case.case_id,
+        "ceiling-samples/chromium/ndarray-simd/main/r1"
+    );
+    assert!(
+        ceiling.record.message.contains("stopped by oom")
+            && ceiling
+                .record
+                .message
+                .contains("over the memory cap of 1024 MiB"),
+        "{}",
+        ceiling.record.message
+    );
+    let n = ceiling
+        .record
+        .summary
+        .as_ref()
+        .expect("a ceiling value")
+        .median;
+    let bytes = rows
+        .iter()
+        .find(|r| r.record.metric == "ceiling_samples_bytes")
+        .and_then(|r| r.record.summary.as_ref())
+        .unwrap()
+        .median;
+    assert_eq!(bytes, n * 5120.0);
+    assert!(
+        n >= 3.0 * 16384.0 && bytes < 1024.0 * 1048576.0,
+        "{n} samples"
+    );
+    // Every trial past the ceiling failed; every one at or below it trained.
+    for t in &trials {
+        let tn: f64 = t
+            .record
+            .case
+            .case_id
+            .split("/n")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            t.record.status == Status::Ok,
+            tn <= n,
+            "{}",
+            t.record.case.case_id
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
