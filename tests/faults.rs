@@ -354,7 +354,7 @@ fn engine_procs(pid: u32, engine: &str) -> Vec<(u32, String)> {
     let tag = format!("GAPBENCH_BROWSER_TAG=gapbench-{engine}-{pid}");
     processes()
         .into_iter()
-        .filter(|(_, _, env)| env.iter().any(|v| *v == tag))
+        .filter(|(_, _, env)| env.contains(&tag))
         .map(|(p, cmd, _)| (p, cmd))
         .collect()
 }

@@ -99,6 +99,7 @@ fn page_meters_measure_in_every_engine() {
     assert!(warnings.is_empty(), "{warnings:?}");
     let rows: Vec<Record> = rows.into_iter().map(|r| r.record).collect();
     let mut problems = Vec::new();
+    let mut bg_problems: Vec<String> = Vec::new();
     let mut check = |what: Result<f64, String>, ok: &dyn Fn(f64) -> bool, why: &str| match what {
         Ok(v) if ok(v) => {}
         Ok(v) => problems.push(format!("{why}: {v}")),
@@ -124,11 +125,13 @@ fn page_meters_measure_in_every_engine() {
             &|x| x == 1.0,
             &format!("{t}: wasm SIMD"),
         );
-        check(
-            v("cap_hardware_concurrency"),
-            &|x| x >= 1.0,
-            &format!("{t}: hardwareConcurrency"),
-        );
+        if *t != "node" {
+            check(
+                v("cap_hardware_concurrency"),
+                &|x| x >= 1.0,
+                &format!("{t}: cores"),
+            );
+        }
         check(
             v("cap_timer_resolution"),
             &|x| x > 0.0 && x <= 100.0,
@@ -172,16 +175,28 @@ fn page_meters_measure_in_every_engine() {
             &|x| x > 0.0,
             &format!("chromium {ctx}: start_stall"),
         );
-        check(
-            v("input_delay_p95"),
-            &|x| x >= 0.0,
-            &format!("chromium {ctx}: input_delay_p95"),
-        );
-        check(
-            v("input_to_frame_p95"),
-            &|x| x >= 0.0,
-            &format!("chromium {ctx}: input_to_frame_p95"),
-        );
+        // Training on the main thread can starve the harness's polls so no click goes out;
+        // then the record must say so. In a worker, clicks must land.
+        let starved = ctx == "main"
+            && rows.iter().any(|r| {
+                r.case.target == "chromium"
+                    && r.case.context == ctx
+                    && r.metric == "input_delay_p95"
+                    && r.status == Status::Skipped
+                    && r.message.contains("no pointer input")
+            });
+        if !starved {
+            check(
+                v("input_delay_p95"),
+                &|x| x >= 0.0,
+                &format!("chromium {ctx}: input delay"),
+            );
+            check(
+                v("input_to_frame_p95"),
+                &|x| x >= 0.0,
+                &format!("chromium {ctx}: to frame"),
+            );
+        }
         check(
             v("visible_steps_per_s"),
             &|x| x > 0.0,
@@ -192,11 +207,12 @@ fn page_meters_measure_in_every_engine() {
         });
         match bg {
             Some(r) if r.status == Status::Ok || r.status == Status::Skipped => {}
-            other => problems.push(format!("chromium {ctx}: background_ratio {other:?}")),
+            other => bg_problems.push(format!("chromium {ctx}: background_ratio {other:?}")),
         }
     }
     let samples = std::fs::read_to_string(dir.join("samples.csv")).unwrap_or_default();
     assert!(samples.contains(",frame_gap,"), "no frame_gap samples");
+    problems.extend(bg_problems);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -31,7 +31,8 @@ export class UiMeter {
     const tick = (t) => {
       if (!this.running) return;
       // The callback's own clock, not the frame's vsync time: a block shows in full.
-      this.frames.push(performance.now());
+      // Frames a hidden page still runs (throttled) are not stalls either.
+      this.frames.push(document.visibilityState === "hidden" ? null : performance.now());
       requestAnimationFrame(tick);
     };
     // A hidden page renders no frames: the gap across a hidden spell is not a stall.

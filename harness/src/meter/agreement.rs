@@ -33,7 +33,9 @@ pub struct Agreement;
 
 /// Native reference losses, by serialized reference spec: repetitions and contexts of one case
 /// share one native run.
-static REFERENCE: Mutex<Option<HashMap<String, Result<Vec<f32>, String>>>> = Mutex::new(None);
+/// Native loss sequences (or why there is none), by serialized case spec.
+type References = HashMap<String, Result<Vec<f32>, String>>;
+static REFERENCE: Mutex<Option<References>> = Mutex::new(None);
 
 /// Whether `case` ran the wasm probe (Node.js or a browser) with a backend the reference can
 /// stand next to (TF.js backends run other code).

@@ -19,7 +19,7 @@ const DEFAULT_MAX: u64 = 8 << 30;
 const SLOW: Duration = Duration::from_millis(100);
 const FAST: Duration = Duration::from_millis(25);
 /// Samples between two resolutions of the process list.
-const RESOLVE_EVERY: u32 = 4;
+const RESOLVE_EVERY: u32 = 1;
 
 /// The default cap: the smaller of 8 GiB and half this machine's RAM.
 pub fn default_cap() -> u64 {

@@ -141,7 +141,11 @@ fn report_on_native_and_browser_run() {
     assert_eq!(files.html, out.join("index.html"));
     assert_eq!(
         files.charts,
-        vec![out.join("throughput.svg"), out.join("compute.svg")]
+        vec![
+            out.join("throughput.svg"),
+            out.join("compute.svg"),
+            out.join("gap.svg")
+        ]
     );
     assert!(files.warnings.is_empty(), "{:?}", files.warnings);
 

@@ -74,7 +74,11 @@ pub fn parse_webdriver(value: &str) -> Result<(String, String), String> {
             "--webdriver `{value}`: `{url}` has no usable host[:port]"
         ));
     }
-    Ok((engine.to_string(), url.trim_end_matches('/').to_string()))
+    // With a trailing slash: the client joins `session` onto it (`/wd/hub` would become `/wd/session`).
+    Ok((
+        engine.to_string(),
+        format!("{}/", url.trim_end_matches('/')),
+    ))
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
@@ -125,7 +129,7 @@ mod tests {
             parse_webdriver("chromium=http://127.0.0.1:4444/wd/hub/").unwrap(),
             (
                 "chromium".to_string(),
-                "http://127.0.0.1:4444/wd/hub".to_string()
+                "http://127.0.0.1:4444/wd/hub/".to_string()
             )
         );
         assert!(parse_webdriver("webkit=http://grid.example:80").is_ok());
@@ -151,7 +155,7 @@ mod tests {
         assert!(twice.contains("more than once"), "{twice}");
         let o =
             TargetOptions::from_flags(&["firefox=http://a:1".into()], Some("10.0.0.5")).unwrap();
-        assert_eq!(o.endpoint("firefox"), Some("http://a:1"));
+        assert_eq!(o.endpoint("firefox"), Some("http://a:1/"));
         assert_eq!(o.endpoint("chromium"), None);
         assert_eq!(o.serve_host.as_deref(), Some("10.0.0.5"));
     }
