@@ -234,9 +234,7 @@ fn report_of_a_real_run_renders_offline_in_chromium() {
         let g: f64 = row[gap].parse().unwrap_or_else(|_| {
             panic!(
                 "gap_ratio of {} {} is `{}`",
-                &row[target],
-                &row[metric],
-                &row[gap]
+                &row[target], &row[metric], &row[gap]
             )
         });
         assert!(

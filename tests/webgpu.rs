@@ -38,6 +38,7 @@ fn median(rows: &[ReadRecord], case_id: &str, metric: &str) -> Option<f64> {
 }
 
 #[test]
+#[ignore = "builds the WebGPU probe bundle, ~30 min on 2 cores: run with --ignored"]
 fn webgpu_cases_are_ok_or_skipped_with_a_reason() {
     let scenario = repo().join("scenarios/webgpu.toml");
     let out = temp_dir("webgpu");

@@ -62,8 +62,24 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Where the bundle is assembled and served from.
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (CI keeps one between runs), else the
+/// repository's `target/`.
+pub fn target_root() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                repo_root().join(dir)
+            }
+        }
+        _ => repo_root().join("target"),
+    }
+}
+
 pub fn bundle_dir() -> PathBuf {
-    repo_root().join("target").join("probe-bundle")
+    target_root().join("probe-bundle")
 }
 
 fn newest(path: &Path, newest_seen: &mut SystemTime) {
@@ -123,7 +139,7 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
         };
         eprintln!("building the wasm probe ({}){slow} ...", v.name);
     }
-    let target_dir = root.join("target").join(format!("wasm-{}", v.name));
+    let target_dir = target_root().join(format!("wasm-{}", v.name));
     let mut args = vec![
         "build",
         "--release",

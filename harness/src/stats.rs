@@ -380,8 +380,9 @@ impl Default for CompareConfig {
 ///    bad direction for the metric (ratio > 1 for times, < 1 for throughput), else `Faster`;
 /// 4. the CI lies entirely within the band: `Same` (any change is smaller than the threshold,
 ///    even if significant);
-/// 5. p > alpha and the CI contains 1: `Same` (no detectable change at this noise level; the CI
-///    in `ratio` says how large an undetected change could be);
+/// 5. p > alpha, the CI contains 1 and lies within 10 thresholds of it (e.g. 0.8..1.2 at 2%):
+///    `Same` (no detectable change at this noise level; the CI in `ratio` says how large an
+///    undetected change could be). A CI wider than that is too noisy to call anything: rule 6;
 /// 6. otherwise `Unknown`: either p <= alpha but the CI straddles a band edge (the effect is near
 ///    the threshold), or p > alpha while the CI excludes 1 (the two tests disagree).
 ///
@@ -450,6 +451,7 @@ pub fn compare(
     let below = ratio.high < band_lo;
     let within = ratio.low >= band_lo && ratio.high <= band_hi;
     let contains_one = ratio.low <= 1.0 && 1.0 <= ratio.high;
+    let narrow = ratio.low >= 1.0 - 10.0 * t && ratio.high <= 1.0 + 10.0 * t;
 
     let verdict = if significant && (above || below) {
         let worse = if lower_is_better { above } else { below };
@@ -458,7 +460,7 @@ pub fn compare(
         } else {
             Verdict::Faster
         }
-    } else if within || (!significant && contains_one) {
+    } else if within || (!significant && contains_one && narrow) {
         Verdict::Same
     } else {
         let ci = format!(

@@ -43,7 +43,10 @@ if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
   mod = await import(pathToFileURL(path.join(dir, "wasm_probe.js")).href);
   await mod.default({ module_or_path: readFileSync(path.join(dir, "wasm_probe_bg.wasm")) });
   mod.install_panic_hook();
-  reply = JSON.parse(await mod.run_case(JSON.stringify(spec), () => performance.now(), undefined));
+  // A panic in the async workload traps in a microtask: the promise never settles and the trap
+  // arrives as an uncaught exception instead. Race the two.
+  const trap = new Promise((_, reject) => process.once("uncaughtException", reject));
+  reply = JSON.parse(await Promise.race([mod.run_case(JSON.stringify(spec), () => performance.now(), undefined), trap]));
 } catch (err) {
   reply = failure(mod, err);
 }

@@ -75,6 +75,18 @@ export async function webgpuAdapter() {
   return { adapter: `WebGPU: ${parts.length ? parts.join(" / ") : "adapter info not exposed"}${fallback ? " (fallback adapter)" : ""}` };
 }
 
+// Rejects with the first uncaught error of this global (a wasm trap in a microtask).
+function uncaughtTrap() {
+  return new Promise((_, reject) => {
+    const onError = (event) => {
+      globalThis.removeEventListener("error", onError);
+      if (event.preventDefault) event.preventDefault();
+      reject(event.error || new Error(event.message || "uncaught error"));
+    };
+    globalThis.addEventListener("error", onError);
+  });
+}
+
 // Run one case here (main thread or worker). `spec` is the CaseSpec plus `simd` and `context`.
 // `onStep`, when given, is called after every training step (page meters log step times).
 export async function runHere(spec, base, yieldBetweenSteps, onStep) {
@@ -95,7 +107,9 @@ export async function runHere(spec, base, yieldBetweenSteps, onStep) {
       const inner = between;
       between = () => { onStep(); return inner ? inner() : undefined; };
     }
-    let reply = await mod.run_case(JSON.stringify(spec), now, between);
+    // A panic inside the async workload traps in a microtask: run_case's promise then never
+    // settles, and the trap surfaces as an uncaught error event instead. Race the two.
+    let reply = await Promise.race([mod.run_case(JSON.stringify(spec), now, between), uncaughtTrap()]);
     if ((spec.meters || []).includes("memory")) reply = await withMemory(reply, variant);
     if (adapter === null) return reply;
     // Record the adapter as the browser describes it, beside what wgpu saw.
