@@ -125,6 +125,7 @@ fn slowed_copy(from: &Path, to: &Path, factor: f64) -> usize {
 }
 
 #[test]
+#[ignore = "depends on the machine being quiet between two runs (a timing assertion): run with --ignored; issue 5 open"]
 fn compare_real_runs_same_then_slower() {
     let dir = temp_dir("compare");
     let (a, b) = two_runs(&dir);

@@ -325,7 +325,15 @@ mod tests {
             .env(TAG_VAR, &tag)
             .spawn()
             .unwrap();
-        let found = find_processes(&[], Some(&entry));
+        // Until the child has exec'd, /proc shows the parent's environment: poll briefly.
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = find_processes(&[], Some(&entry));
+            if found.contains(&child.id()) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert!(found.contains(&child.id()), "{found:?}");
         assert!(kill_matching(&[], Some(&entry), &[]) >= 1);
         let st = child.wait().unwrap();
