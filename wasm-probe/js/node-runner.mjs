@@ -6,8 +6,11 @@ import path from "node:path";
 import { failure } from "./probe.js";
 
 const bundleDir = process.argv[2];
+// Where `npm ci` put node_modules (the repository root); the bundle itself may live in any
+// target directory (CARGO_TARGET_DIR), so packages never resolve from the bundle's own path.
+const packagesRoot = process.argv[3];
 if (!bundleDir) {
-  console.error("usage: node node-runner.mjs <bundle-dir>  (case JSON on stdin)");
+  console.error("usage: node node-runner.mjs <bundle-dir> [<dir holding node_modules>]  (case JSON on stdin)");
   process.exit(2);
 }
 const input = readFileSync(0, "utf8");
@@ -29,8 +32,8 @@ if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
   const tfjs = await import("./tfjs.js");
   try {
     const { createRequire } = await import("node:module");
-    // The bundle lives in <repo>/target/probe-bundle: packages resolve from <repo>/node_modules.
-    const lib = await tfjs.loadNode(createRequire(import.meta.url));
+    const from = packagesRoot ? pathToFileURL(path.join(path.resolve(packagesRoot), "package.json")) : import.meta.url;
+    const lib = await tfjs.loadNode(createRequire(from));
     reply = await tfjs.runTfjs(spec, lib, () => performance.now(), undefined);
   } catch (err) {
     reply = tfjs.tfjsFailure(err);

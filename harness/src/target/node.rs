@@ -52,7 +52,9 @@ impl Target for NodeTarget {
         spec["context"] = serde_json::Value::String(case.context.clone());
         crate::meter::page::add_page_fields(&mut spec, case);
         let mut cmd = Command::new("node");
-        cmd.arg(bundle.join("node-runner.mjs")).arg(bundle);
+        cmd.arg(bundle.join("node-runner.mjs"))
+            .arg(bundle)
+            .arg(crate::bundle::repo_root());
         let input = spec.to_string().into_bytes();
         match child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch) {
             Err(e) => Outcome::bare(
