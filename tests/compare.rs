@@ -1,5 +1,7 @@
 //! `gapbench compare` on real recorded samples: two runs of the same build on this machine are
-//! "same" (or "unknown" with a reason) for every metric and exit 0; a candidate whose step times
+//! "same" (or "unknown" with a reason) for every metric and exit 0 (always checked on the
+//! interleaved halves of one real run; two separate runs only with --ignored, as they also need
+//! a quiet machine); a candidate whose step times
 //! are made 20% slower is "slower" with exit code 1, in the JUnit and Perfherder outputs too. And
 //! a truncated or hand-broken `records.csv` gives `report` and `compare` a one-line error naming
 //! the file and line (exit 2).
@@ -122,6 +124,112 @@ fn slowed_copy(from: &Path, to: &Path, factor: f64) -> usize {
     }
     std::fs::write(to.join("samples.csv"), out).unwrap();
     changed
+}
+
+/// Copy run `from` to `to`, keeping only the measured step_time samples whose step index has
+/// parity `parity` (every other sample stays as it is).
+fn half_copy(from: &Path, to: &Path, parity: usize) -> usize {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+    let samples = std::fs::read_to_string(from.join("samples.csv")).unwrap();
+    let mut kept = 0;
+    let mut out = String::new();
+    for (i, line) in samples.lines().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        if i > 0 && f.len() == 6 && f[2] == "step_time" && f[3] == "measured" {
+            let index: usize = f[4].parse().expect("a sample index");
+            if index % 2 != parity {
+                continue;
+            }
+            kept += 1;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    std::fs::write(to.join("samples.csv"), out).unwrap();
+    kept
+}
+
+/// Same build, same machine, same moment: one real run's measured steps dealt alternately into
+/// two runs (so both halves see the same load and the same drift, and the verdict does not hang
+/// on this machine being quiet) are "same" or "unknown" with a reason; a copy of one half made
+/// 20% slower is "slower", exit code 1, in the Markdown, JSON, JUnit and Perfherder outputs.
+#[test]
+fn compare_interleaved_halves_of_a_real_run_then_slower() {
+    let dir = temp_dir("compare-halves");
+    let scenario = dir.join("compare-native.toml");
+    std::fs::write(&scenario, SCENARIO.replace("steps = 30", "steps = 80")).unwrap();
+    let out = gapbench(&[
+        "run",
+        "--quiet",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+        scenario.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = run_dir(&dir.join("run"));
+    let (a, b) = (dir.join("even"), dir.join("odd"));
+    assert_eq!(half_copy(&run, &a, 0), 80, "40 even steps per case");
+    assert_eq!(half_copy(&run, &b, 1), 80, "40 odd steps per case");
+    let (a_s, b_s) = (a.to_str().unwrap(), b.to_str().unwrap());
+
+    let out = gapbench(&["compare", a_s, b_s]);
+    let md = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{md}\n{}", text(&out.stderr));
+    let json = gapbench(&["compare", "--json", a_s, b_s]);
+    assert_eq!(json.status.code(), Some(0));
+    let same = rows(&text(&json.stdout));
+    let steps: Vec<_> = same.iter().filter(|r| r["metric"] == "step_time").collect();
+    assert_eq!(steps.len(), 2, "a step_time row per case: {same:?}");
+    for r in &same {
+        let verdict = r["verdict"].as_str().unwrap();
+        assert!(verdict == "same" || verdict == "unknown", "{r}");
+        assert!(!r["reason"].as_str().unwrap_or("").is_empty(), "{r}");
+        assert!(md.contains(r["series"].as_str().unwrap()), "{r} in\n{md}");
+    }
+    for r in steps {
+        assert_eq!(r["n_baseline"].as_u64(), Some(40), "{r}");
+        let ratio = r["ratio"].as_f64().expect("a ratio on 40 samples a side");
+        assert!(ratio.is_finite() && ratio > 0.0, "{r}");
+    }
+
+    let slow = dir.join("slow");
+    assert_eq!(slowed_copy(&a, &slow, 1.2), 80);
+    let slow_s = slow.to_str().unwrap();
+    let out = gapbench(&["compare", "--json", a_s, slow_s]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let slower = rows(&text(&out.stdout));
+    let steps: Vec<_> = slower
+        .iter()
+        .filter(|r| r["metric"] == "step_time")
+        .collect();
+    assert_eq!(steps.len(), 2);
+    for r in steps {
+        assert_eq!(r["verdict"], "slower", "{r}");
+        let ratio = r["ratio"].as_f64().unwrap();
+        assert!(
+            ratio > 1.19 && ratio < 1.21,
+            "the same samples times 1.2: {r}"
+        );
+    }
+    let md = gapbench(&["compare", a_s, slow_s]);
+    assert_eq!(md.status.code(), Some(1));
+    assert!(text(&md.stdout).contains("slower"), "{}", text(&md.stdout));
+    let junit = gapbench(&["compare", "--format", "junit", a_s, slow_s]);
+    assert_eq!(junit.status.code(), Some(1));
+    assert!(
+        text(&junit.stdout).contains("<failure"),
+        "{}",
+        text(&junit.stdout)
+    );
+    let perf = gapbench(&["compare", "--format", "perfherder", a_s, slow_s]);
+    assert_eq!(perf.status.code(), Some(1));
+    assert!(text(&perf.stdout).starts_with("PERFHERDER_DATA: "));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

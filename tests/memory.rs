@@ -2,7 +2,7 @@
 //!
 //! - Calibration: a case whose probe allocates and touches 512 MiB before training (fault
 //!   `alloc:512`) peaks that much higher in PSS than the same case without it, within 10%.
-//!   Engines: `GAPBENCH_MEMORY_ENGINES` (comma-separated, default `chromium`); an engine that is not
+//!   Engines: `GAPBENCH_MEMORY_ENGINES` (comma-separated, default `chromium,firefox,webkit`); an engine that is not
 //!   installed is reported and left out.
 //! - The cap: a samples-ceiling search on Chromium under `--memory-cap 1GiB` stops at the cap, its
 //!   records say so, and no browser process is left.
@@ -72,9 +72,9 @@ fn peak_pss(target: &str, fault: Option<&str>) -> Result<(f64, Option<f64>), Str
 }
 
 #[test]
-#[ignore = "known failing: the PSS sampler misses Chromium's renderer (issue 4 open)"]
 fn alloc_512_mib_shows_in_peak_pss() {
-    let engines = std::env::var("GAPBENCH_MEMORY_ENGINES").unwrap_or_else(|_| "chromium".into());
+    let engines = std::env::var("GAPBENCH_MEMORY_ENGINES")
+        .unwrap_or_else(|_| "chromium,firefox,webkit".into());
     let mut measured = 0;
     for engine in engines.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let base = peak_pss(engine, None);
@@ -142,7 +142,6 @@ fn leftovers(pid: u32) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "not yet verified: run with --ignored (issue 4 open)"]
 fn samples_ceiling_stops_at_a_low_cap_and_leaves_nothing() {
     let dir = temp_dir("memcap");
     let scenario = dir.join("cap.toml");
@@ -205,7 +204,13 @@ meters = ["memory"]
     }
     let trials: Vec<_> = rows
         .iter()
-        .filter(|r| r.record.metric == "case" && r.record.case.case_id.contains("/n"))
+        .filter(|r| {
+            r.record.metric == "case"
+                && r.record.case.case_id.rsplit('/').nth(1).is_some_and(|s| {
+                    s.strip_prefix('n')
+                        .is_some_and(|d| d.parse::<u64>().is_ok())
+                })
+        })
         .collect();
     assert!(
         !trials.is_empty() && trials.len() <= harness::ceiling::MAX_TRIALS,
@@ -261,18 +266,16 @@ meters = ["memory"]
     );
     // Every trial past the ceiling failed; every one at or below it trained.
     for t in &trials {
+        // `ceiling-samples/chromium/ndarray-simd/main/n<N>/r1`
         let tn: f64 = t
             .record
             .case
             .case_id
-            .split("/n")
+            .rsplit('/')
             .nth(1)
-            .unwrap()
-            .split('/')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+            .and_then(|s| s.strip_prefix('n'))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("a trial id: {}", t.record.case.case_id));
         assert_eq!(
             t.record.status == Status::Ok,
             tn <= n,

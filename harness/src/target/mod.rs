@@ -100,8 +100,8 @@ impl Outcome {
 pub enum Processes {
     /// Fixed pids (a native or Node child process) and their descendants.
     Pids(Vec<u32>),
-    /// Every process whose environment holds `env_entry` (`NAME=value`), except `exclude`
-    /// (the WebDriver server and Xvfb, which are not the browser).
+    /// Every process whose environment holds `env_entry` (`NAME=value`) and their descendants,
+    /// except `exclude` (the WebDriver server and Xvfb, which are not the browser).
     Tagged {
         env_entry: String,
         exclude: Vec<u32>,
@@ -113,10 +113,14 @@ impl Processes {
     pub fn live(&self) -> Vec<u32> {
         match self {
             Processes::Pids(roots) => crate::proc::with_descendants(roots),
-            Processes::Tagged { env_entry, exclude } => crate::proc::tagged(env_entry)
-                .into_iter()
-                .filter(|p| !exclude.contains(p))
-                .collect(),
+            // Descendants too: Chromium's zygote rewrites its environment block for its process
+            // title, so its renderers' /proc/PID/environ no longer shows the tag they inherited.
+            Processes::Tagged { env_entry, exclude } => {
+                crate::proc::with_descendants(&crate::proc::tagged(env_entry))
+                    .into_iter()
+                    .filter(|p| !exclude.contains(p))
+                    .collect()
+            }
         }
     }
 }
