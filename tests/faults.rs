@@ -352,9 +352,18 @@ fn assert_measured(rows: &[ReadRecord], case_id: &str) {
 /// Processes of engine `engine` started by gapbench `pid`: (pid, command line).
 fn engine_procs(pid: u32, engine: &str) -> Vec<(u32, String)> {
     let tag = format!("GAPBENCH_BROWSER_TAG=gapbench-{engine}-{pid}");
-    processes()
-        .into_iter()
+    let procs = processes();
+    let tagged: Vec<u32> = procs
+        .iter()
         .filter(|(_, _, env)| env.contains(&tag))
+        .map(|(p, _, _)| *p)
+        .collect();
+    // Descendants too: Chromium's zygote rewrites its environment block (its process title),
+    // so renderers no longer show the tag they inherited.
+    let tree = harness::proc::with_descendants(&tagged);
+    procs
+        .into_iter()
+        .filter(|(p, _, _)| tree.contains(p))
         .map(|(p, cmd, _)| (p, cmd))
         .collect()
 }
@@ -481,7 +490,7 @@ simd = [true]
 backends = ["ndarray"]
 repetitions = 3
 warmup = 2
-steps = 30
+steps = 120
 timeout_s = 600
 "#
     )
@@ -536,19 +545,16 @@ fn kill_mid_case(engine: &'static str, what: &str, pick: fn(&str, &str) -> bool,
 }
 
 #[test]
-#[ignore = "known failing (issue 7 open): run with --ignored"]
 fn killed_browser_is_a_crash_and_the_next_case_runs() {
     kill_mid_case("chromium", "browser", is_browser_main, "chromedriver");
 }
 
 #[test]
-#[ignore = "not yet verified on Firefox: run with --ignored"]
 fn killed_firefox_is_a_crash_and_the_next_case_runs() {
     kill_mid_case("firefox", "browser", is_browser_main, "geckodriver");
 }
 
 #[test]
-#[ignore = "known failing (issue 7 open): run with --ignored"]
 fn killed_driver_is_restarted_and_the_next_case_runs() {
     kill_mid_case(
         "chromium",
@@ -559,7 +565,6 @@ fn killed_driver_is_restarted_and_the_next_case_runs() {
 }
 
 #[test]
-#[ignore = "not yet verified on Firefox: run with --ignored"]
 fn killed_geckodriver_is_restarted_and_the_next_case_runs() {
     kill_mid_case(
         "firefox",
@@ -588,11 +593,25 @@ fn faulted_middle(engine: &str, fault: &str, timeout_s: u64) -> String {
 
 /// Run `faulted_middle`; the middle case has `status` and a message holding `expect`.
 fn injected(engine: &str, fault: &str, timeout_s: u64, status: Status, expect: &str) {
+    injected_with(engine, fault, timeout_s, status, expect, &[]);
+}
+
+/// `injected` with more `gapbench run` flags.
+fn injected_with(
+    engine: &str,
+    fault: &str,
+    timeout_s: u64,
+    status: Status,
+    expect: &str,
+    flags: &[&str],
+) {
     let _serial = serial();
-    let dir = temp_dir(&format!("inject-{fault}-{engine}"));
+    let dir = temp_dir(&format!("inject-{}-{engine}", fault.replace(':', "-")));
     let scenario = dir.join("s.toml");
     std::fs::write(&scenario, faulted_middle(engine, fault, timeout_s)).unwrap();
-    let run = Run::start(&dir, &[scenario.to_str().unwrap()], "run");
+    let mut args = flags.to_vec();
+    args.push(scenario.to_str().unwrap());
+    let run = Run::start(&dir, &args, "run");
     let out = run.out.clone();
     let (code, printed, pid, mark) = run.finish("run", Duration::from_secs(1200));
     assert_eq!(code, Some(0), "{printed}");
@@ -618,7 +637,6 @@ fn hanging_page_times_out_and_the_next_case_runs() {
 }
 
 #[test]
-#[ignore = "not yet verified on Firefox: run with --ignored"]
 fn hanging_page_in_firefox_times_out_and_the_next_case_runs() {
     injected("firefox", "hang", 20, Status::Timeout, "within");
 }
@@ -635,7 +653,6 @@ fn wasm_panic_message_reaches_the_record() {
 }
 
 #[test]
-#[ignore = "not yet verified on Firefox: run with --ignored"]
 fn wasm_panic_message_reaches_the_record_in_firefox() {
     injected(
         "firefox",
@@ -646,12 +663,53 @@ fn wasm_panic_message_reaches_the_record_in_firefox() {
     );
 }
 
+/// Allocation until the memory cap: the probe grows its memory by 1.5 GiB under a 1 GiB cap;
+/// the watchdog kills the browser (the kernel's OOM killer never sees it) and says so.
+fn over_the_cap(engine: &str) {
+    injected_with(
+        engine,
+        "alloc:1536",
+        300,
+        Status::Oom,
+        "over the memory cap of 1024 MiB",
+        &["--memory-cap", "1GiB"],
+    );
+}
+
 #[test]
-#[ignore = "known failing (issue 7 open): run with --ignored"]
+fn allocation_past_the_cap_is_oom_in_chromium() {
+    over_the_cap("chromium");
+}
+
+#[test]
+fn allocation_past_the_cap_is_oom_in_firefox() {
+    over_the_cap("firefox");
+}
+
+#[test]
+fn allocation_past_the_cap_is_oom_in_webkit() {
+    over_the_cap("webkit");
+}
+
+#[test]
 fn ctrl_c_keeps_records_cleans_up_and_resume_finishes_the_rest() {
+    ctrl_c("chromium");
+}
+
+#[test]
+fn ctrl_c_in_firefox_keeps_records_cleans_up_and_resume_finishes_the_rest() {
+    ctrl_c("firefox");
+}
+
+#[test]
+fn ctrl_c_in_webkit_keeps_records_cleans_up_and_resume_finishes_the_rest() {
+    ctrl_c("webkit");
+}
+
+/// Ctrl-C in the middle of the second of three cases on `engine`, then `--resume`.
+fn ctrl_c(engine: &'static str) {
     let _serial = serial();
-    let engine = "chromium";
-    let dir = temp_dir("sigint");
+    let dir = temp_dir(&format!("sigint-{engine}"));
     let scenario = dir.join("s.toml");
     std::fs::write(&scenario, three_cases(engine)).unwrap();
     let run = Run::start(&dir, &[scenario.to_str().unwrap()], "run");
@@ -709,4 +767,57 @@ fn ctrl_c_keeps_records_cleans_up_and_resume_finishes_the_rest() {
     let manifest = harness::manifest::Manifest::read(&run_dir).unwrap();
     assert!(manifest.ended.is_some());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// WebKit (MiniBrowser under Xvfb) and the renderer kill in Firefox and WebKit.
+
+#[test]
+fn killed_firefox_tab_is_a_crash_and_the_next_case_runs() {
+    kill_mid_case(
+        "firefox",
+        "renderer",
+        is_renderer,
+        "the page's process died while running the case",
+    );
+}
+
+#[test]
+fn killed_webkit_web_process_is_a_crash_and_the_next_case_runs() {
+    kill_mid_case(
+        "webkit",
+        "renderer",
+        is_renderer,
+        "Could not parse script result",
+    );
+}
+
+#[test]
+fn killed_minibrowser_is_a_crash_and_the_next_case_runs() {
+    kill_mid_case("webkit", "browser", is_browser_main, "WebKitWebDriver");
+}
+
+#[test]
+fn killed_webkitwebdriver_is_restarted_and_the_next_case_runs() {
+    kill_mid_case(
+        "webkit",
+        "driver",
+        is_driver,
+        "WebKitWebDriver died during the case",
+    );
+}
+
+#[test]
+fn hanging_page_in_webkit_times_out_and_the_next_case_runs() {
+    injected("webkit", "hang", 20, Status::Timeout, "within");
+}
+
+#[test]
+fn wasm_panic_message_reaches_the_record_in_webkit() {
+    injected(
+        "webkit",
+        "panic",
+        300,
+        Status::Failed,
+        "injected fault: panic inside the workload",
+    );
 }

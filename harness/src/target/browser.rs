@@ -837,14 +837,51 @@ async fn run_case(
             ),
             reset: false,
         }),
-        other => Err(Failure {
-            status: Status::Failed,
-            message: format!(
-                "the probe answered something other than a string: {}",
-                clip(&other.to_string(), 300)
+        other => Err(non_string_answer(client, url, &other, driver).await),
+    }
+}
+
+/// The probe always answers a string; anything else means the page went away under the script.
+/// Firefox answers `null` when the tab's content process dies: ask the page where it is now to
+/// tell a crash from a broken probe. Either way the next case gets a fresh session.
+async fn non_string_answer(client: &Client, url: &str, answer: &Json, driver: &str) -> Failure {
+    let answered = clip(&answer.to_string(), 300);
+    let now = tokio::time::timeout(
+        SHORT_TIMEOUT,
+        client.execute("return String(location.href)", vec![]),
+    )
+    .await;
+    let (status, message) = match now {
+        Err(_) => (
+            Status::Crashed,
+            format!(
+                "the page stopped answering while running the case (the script answered {answered}; then {driver} did not answer within {} s)",
+                SHORT_TIMEOUT.as_secs()
             ),
-            reset: false,
-        }),
+        ),
+        Ok(Err(e)) => (
+            Status::Crashed,
+            format!(
+                "the page's process died while running the case (the script answered {answered}; then {driver}: {})",
+                driver_text(&e)
+            ),
+        ),
+        Ok(Ok(Json::String(href))) if href == url => (
+            Status::Failed,
+            format!("the probe answered something other than a string: {answered}"),
+        ),
+        Ok(Ok(href)) => (
+            Status::Crashed,
+            format!(
+                "the page's process died while running the case (the script answered {answered}; the tab now shows {})",
+                clip(&href.to_string(), 200)
+            ),
+        ),
+    };
+    Failure {
+        status,
+        message,
+        reset: true,
     }
 }
 
