@@ -20,7 +20,7 @@ pub const DEFAULT_STEPS: u32 = 20;
 /// Default `timeout_s` (per case).
 pub const DEFAULT_TIMEOUT_S: u64 = 600;
 /// Execution contexts a group may ask for.
-pub const CONTEXTS: [&str; 2] = ["main", "worker"];
+pub const CONTEXTS: [&str; 3] = ["main", "main-frame", "worker"];
 /// Size keywords accepted for any workload, resolved by [`Group::sizes_for`].
 pub const SIZE_KEYWORDS: [&str; 4] = ["smallest", "largest", "all", "default"];
 
@@ -1422,7 +1422,7 @@ samples_per_class = 300
             &in_group("contexts = [\"main\", \"workers\"]"),
             Some(5),
             Some("contexts"),
-            "unknown context `workers` in [[group]] 1: did you mean `worker`? (expected one of: main, worker)",
+            "unknown context `workers` in [[group]] 1: did you mean `worker`? (expected one of: main, main-frame, worker)",
         );
     }
 

@@ -18,8 +18,22 @@ export async function load(variant, base) {
   return bundles.get(variant);
 }
 
-// Yield to the event loop between steps, the way a responsive app would.
-export function yielder() {
+// Budget of main-thread work between two animation frames in context `main-frame`.
+const FRAME_BUDGET_MS = 16;
+
+// Yield to the event loop between steps, the way a responsive app would. Context `main-frame`
+// yields the way TF.js apps do (`tf.nextFrame()`, a requestAnimationFrame): once a frame's worth
+// of steps has run, wait for the next frame; a hidden tab gets no frames, so training there waits
+// until the tab is shown again. Otherwise: `scheduler.yield()` where the engine has it, else a
+// MessageChannel task.
+export function yielder(context) {
+  if (context === "main-frame" && typeof globalThis.requestAnimationFrame === "function") {
+    let since = performance.now();
+    return () => {
+      if (performance.now() - since < FRAME_BUDGET_MS) return undefined;
+      return new Promise((resolve) => requestAnimationFrame(() => { since = performance.now(); resolve(); }));
+    };
+  }
   if (globalThis.scheduler && typeof globalThis.scheduler.yield === "function") {
     return () => globalThis.scheduler.yield();
   }
@@ -102,7 +116,7 @@ export async function runHere(spec, base, yieldBetweenSteps, onStep) {
     }
     mod = await load(variant, base);
     const now = () => performance.now();
-    let between = yieldBetweenSteps ? yielder() : undefined;
+    let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
     if (onStep) {
       const inner = between;
       between = () => { onStep(); return inner ? inner() : undefined; };
@@ -132,7 +146,7 @@ async function runTfjsHere(spec, base, yieldBetweenSteps, onStep) {
   try {
     tfjs = await import("./tfjs.js");
     const lib = await tfjs.loadBrowser(base);
-    let between = yieldBetweenSteps ? yielder() : undefined;
+    let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
     if (onStep) {
       const inner = between;
       between = () => { onStep(); return inner ? inner() : undefined; };

@@ -3,6 +3,7 @@
 
 mod cnn;
 mod dense;
+mod gemm;
 
 use crate::data::{DataSpec, Dataset};
 use burn::prelude::*;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cnn::CnnShape;
 pub use dense::DenseLayer;
+pub use gemm::{GemmShape, PEAK_ITERS};
 
 /// One named size of a workload.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +45,8 @@ pub struct WorkloadSpec {
 pub enum Arch {
     Dense(Vec<DenseLayer>),
     Cnn(CnnShape),
+    /// Not a network: one matrix product (or the multiply-add limit) per step.
+    Gemm(GemmShape),
 }
 
 /// The optimizer of a workload, with TF.js' defaults (epsilon 1e-7, RMSProp decay 0.9).
@@ -134,6 +138,24 @@ pub fn catalog() -> Vec<WorkloadInfo> {
                 .map(|(n, _)| one(n, "parameters ~ the preset name"))
                 .collect(),
             default_size: "1m",
+        },
+        WorkloadInfo {
+            name: "gemm",
+            about: "not training: one C = A·B per step on the backend's matmul (MxKxN; -tn: A transposed, a dense layer's weight gradient), or `peak`, 12 independent 4-lane multiply-add chains (wasm SIMD128 when built with it): the limit a SIMD128 GEMM can reach here",
+            presets: gemm::PRESETS
+                .iter()
+                .map(|(n, _)| {
+                    one(
+                        n,
+                        if *n == "peak" {
+                            "multiply-add limit, 4 lanes, no FMA"
+                        } else {
+                            "M x K x N"
+                        },
+                    )
+                })
+                .collect(),
+            default_size: "256x1280x128",
         },
         WorkloadInfo {
             name: "cnn",
@@ -279,6 +301,26 @@ impl Workload {
                     size: size.into(),
                 }
             }
+            "gemm" => {
+                let shape = GemmShape::named(size).expect("a gemm preset");
+                Workload {
+                    arch: Arch::Gemm(shape),
+                    batch: shape.rows(),
+                    optimizer: Optimizer::Sgd,
+                    learning_rate: 0.0,
+                    epochs: 1,
+                    data: DataSpec {
+                        features: 0,
+                        classes: 2,
+                        samples_per_class: 1,
+                        holdout: 0.0,
+                        separation: 0.0,
+                        non_negative: false,
+                    },
+                    name: info.name.into(),
+                    size: size.into(),
+                }
+            }
             other => return Err(format!("workload `{other}` has no builder")),
         };
         Ok(w)
@@ -289,6 +331,7 @@ impl Workload {
         match &self.arch {
             Arch::Dense(layers) => layers.iter().map(DenseLayer::params).sum(),
             Arch::Cnn(shape) => shape.params(),
+            Arch::Gemm(shape) => shape.params(),
         }
     }
 
@@ -306,6 +349,7 @@ impl Workload {
                 })
                 .sum(),
             Arch::Cnn(shape) => shape.flops_per_step(b),
+            Arch::Gemm(shape) => shape.flops_per_step(),
         }
     }
 
@@ -320,6 +364,9 @@ impl Workload {
 
     /// Make the data set and the model on `device` (an autodiff device), ready to train.
     pub fn build(&self, device: &Device, seed: u64) -> Box<dyn Trainer> {
+        if let Arch::Gemm(shape) = &self.arch {
+            return Box::new(gemm::Gemm::new(*shape, device, seed));
+        }
         let data = Dataset::synthesize(&self.data, seed);
         match &self.arch {
             Arch::Dense(layers) => Box::new(Fit::new(
@@ -336,6 +383,7 @@ impl Workload {
                 device,
                 seed,
             )),
+            Arch::Gemm(_) => unreachable!("built above"),
         }
     }
 }
@@ -345,6 +393,14 @@ pub fn built_params(w: &Workload, device: &Device) -> u64 {
     match &w.arch {
         Arch::Dense(layers) => dense::DenseNet::new(layers, device, 0).num_params() as u64,
         Arch::Cnn(shape) => cnn::Cnn::new(shape, device, 0).num_params() as u64,
+        // No module: B's elements, as held.
+        Arch::Gemm(shape) => {
+            gemm::Gemm::new(*shape, device, 0).dataset_bytes() as u64 / 4
+                - match *shape {
+                    GemmShape::Product { m, k, .. } => (m * k) as u64,
+                    GemmShape::Peak => 0,
+                }
+        }
     }
 }
 
