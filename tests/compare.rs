@@ -92,8 +92,9 @@ fn rows(json: &str) -> Vec<serde_json::Value> {
     v["rows"].as_array().expect("rows").clone()
 }
 
-/// Copy run `from` to `to`, multiplying every measured step_time sample by `factor`.
-fn slowed_copy(from: &Path, to: &Path, factor: f64) -> usize {
+/// Copy run `from` to `to`, passing every measured step_time sample line (its six fields) through
+/// `edit`: `Some(line)` writes that line, `None` drops the sample. Returns the samples written.
+fn edited_copy(from: &Path, to: &Path, edit: impl Fn(&[&str]) -> Option<String>) -> usize {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
         if e.path().is_file() {
@@ -101,57 +102,38 @@ fn slowed_copy(from: &Path, to: &Path, factor: f64) -> usize {
         }
     }
     let samples = std::fs::read_to_string(from.join("samples.csv")).unwrap();
-    let mut changed = 0;
+    let mut written = 0;
     let mut out = String::new();
     for (i, line) in samples.lines().enumerate() {
         let f: Vec<&str> = line.split(',').collect();
         if i > 0 && f.len() == 6 && f[2] == "step_time" && f[3] == "measured" {
-            let v: f64 = f[5].parse().expect("a sample value");
-            out.push_str(&format!(
-                "{},{},{},{},{},{}\n",
-                f[0],
-                f[1],
-                f[2],
-                f[3],
-                f[4],
-                v * factor
-            ));
-            changed += 1;
+            let Some(line) = edit(&f) else { continue };
+            out.push_str(&line);
+            written += 1;
         } else {
             out.push_str(line);
-            out.push('\n');
         }
+        out.push('\n');
     }
     std::fs::write(to.join("samples.csv"), out).unwrap();
-    changed
+    written
+}
+
+/// Copy run `from` to `to`, multiplying every measured step_time sample by `factor`.
+fn slowed_copy(from: &Path, to: &Path, factor: f64) -> usize {
+    edited_copy(from, to, |f| {
+        let v: f64 = f[5].parse().expect("a sample value");
+        Some(format!("{},{}", f[..5].join(","), v * factor))
+    })
 }
 
 /// Copy run `from` to `to`, keeping only the measured step_time samples whose step index has
 /// parity `parity` (every other sample stays as it is).
 fn half_copy(from: &Path, to: &Path, parity: usize) -> usize {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        if e.path().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-    let samples = std::fs::read_to_string(from.join("samples.csv")).unwrap();
-    let mut kept = 0;
-    let mut out = String::new();
-    for (i, line) in samples.lines().enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        if i > 0 && f.len() == 6 && f[2] == "step_time" && f[3] == "measured" {
-            let index: usize = f[4].parse().expect("a sample index");
-            if index % 2 != parity {
-                continue;
-            }
-            kept += 1;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    std::fs::write(to.join("samples.csv"), out).unwrap();
-    kept
+    edited_copy(from, to, |f| {
+        let index: usize = f[4].parse().expect("a sample index");
+        (index % 2 == parity).then(|| f.join(","))
+    })
 }
 
 /// Same build, same machine, same moment: one real run's measured steps dealt alternately into
