@@ -48,7 +48,9 @@ export function failure(mod, err) {
   const text = String(err && err.stack ? `${err.name}: ${err.message}` : err);
   let panic = null;
   try { panic = mod ? mod.last_panic() : null; } catch (_) { /* the instance is gone */ }
-  const message = panic ? `${text} (panic: ${panic})` : text;
+  // last_panic() also reports an allocation that failed (Rust aborts on those without a panic).
+  const said = panic && panic.startsWith("memory allocation of ") ? panic : `panic: ${panic}`;
+  const message = panic ? `${text} (${said})` : text;
   const oom = /memory allocation|out of memory|capacity overflow|Out of memory|RangeError.*(memory|allocation)|could not allocate/i.test(message);
   return { status: oom ? "oom" : "failed", message };
 }

@@ -14,7 +14,7 @@ const MLP_INPUT = 1024;
 const MLP_CLASSES = 10;
 const MLP_DEPTH = 4;
 // Must match wasm-probe/src/workload/mod.rs MLP_PRESETS.
-const MLP_PRESETS = { "0.1m": 80, "0.3m": 200, "1m": 430, "3m": 850, "10m": 1660, "30m": 3000, "100m": 5620 };
+const MLP_PRESETS = { "0.1m": 80, "0.3m": 200, "1m": 430, "3m": 850, "10m": 1660, "30m": 3000, "100m": 5620, "300m": 9830 };
 
 // --- loading ---------------------------------------------------------------------------------
 

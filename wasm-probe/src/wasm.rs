@@ -1,8 +1,11 @@
 //! The wasm-bindgen surface of the probe: JS hands in a case as JSON plus a clock and a
-//! yield function, and gets the raw result back as JSON. Panics are kept for JS to read.
+//! yield function, and gets the raw result back as JSON. Panics, and allocations that failed, are
+//! kept for JS to read.
 
 use crate::measure::{CaseSpec, Host, run_case as run};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -19,10 +22,60 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// The panic message, or else a failed allocation: Rust aborts on those without a panic (the
+/// trap is a bare `RuntimeError: unreachable`), so the allocator below keeps what it could not do.
 #[wasm_bindgen]
 pub fn last_panic() -> Option<String> {
-    LAST_PANIC.with(|p| p.borrow().clone())
+    LAST_PANIC.with(|p| p.borrow().clone()).or_else(|| {
+        let size = FAILED_ALLOC.load(Ordering::Relaxed);
+        (size > 0).then(|| {
+            let pages = core::arch::wasm32::memory_size::<0>();
+            format!(
+                "memory allocation of {size} bytes failed (wasm memory {} MiB)",
+                pages * 65536 / 1048576
+            )
+        })
+    })
 }
+
+static FAILED_ALLOC: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator, remembering the size of the last allocation it could not make.
+struct Remembering;
+
+// SAFETY: every call forwards to `System` unchanged; only a null result is noted.
+unsafe impl GlobalAlloc for Remembering {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if p.is_null() {
+            FAILED_ALLOC.store(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if p.is_null() {
+            FAILED_ALLOC.store(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            FAILED_ALLOC.store(new_size, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Remembering = Remembering;
 
 /// Whether this module was compiled with SIMD128.
 #[wasm_bindgen]
