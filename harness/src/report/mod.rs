@@ -3,6 +3,7 @@
 
 pub(crate) mod charts;
 pub(crate) mod doc;
+mod efficiency;
 mod gap;
 pub(crate) mod html;
 pub(crate) mod markdown;
@@ -345,6 +346,7 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
         "Getting training data into the engine (ingest_*).",
         |m| m.starts_with("ingest_"),
     ));
+    sections.push(efficiency::section(runs));
     sections.push(capabilities(runs));
     sections.push(not_ok(runs, multi));
     if !warnings.is_empty() {

@@ -338,6 +338,7 @@ fn sections_without_their_metrics_say_so() {
         "UI stalls",
         "Background tabs",
         "Data ingestion",
+        "Probe efficiency: probe vs TF.js, GEMM vs SIMD128 peak",
         "Capabilities",
     ] {
         assert!(
@@ -466,4 +467,74 @@ fn cut_short_last_line_is_a_warning_in_the_report() {
     );
     let html = std::fs::read_to_string(&files.html).unwrap();
     assert!(html.contains("last line is incomplete"));
+}
+
+/// A case of `case()` on another backend (and the case id to match).
+fn on_backend(mut c: CaseInfo, backend: &str) -> CaseInfo {
+    c.case_id = c
+        .case_id
+        .replace("/ndarray-simd/", &format!("/{backend}-simd/"));
+    c.backend = backend.into();
+    c
+}
+
+#[test]
+fn efficiency_puts_probe_next_to_tfjs_and_gemm_next_to_its_peak() {
+    let tmp = TempDir::new("efficiency");
+    let dir = tmp.path().join("eff-1");
+    let r = "eff-1";
+    let tm = case(r, "tm-image", "default", "chromium", 1);
+    let mut peak = case(r, "gemm", "peak", "chromium", 1);
+    peak.flops_per_step = 1_000_000_000;
+    let mut mm = case(r, "gemm", "256x1280x128", "chromium", 1);
+    mm.flops_per_step = 1_000_000_000;
+    write_run(
+        &dir,
+        r,
+        "2025-11-26T10:00:00Z",
+        &[
+            // batch 10: probe 10 ms -> 1000 samples/s; TF.js wasm 40 ms -> 250, with threads
+            // 20 ms -> 500 (the best, so the ratio is 2); TF.js cpu 100 ms
+            throughput_case(&tm, &[9.9, 10.0, 10.1]),
+            throughput_case(&on_backend(tm.clone(), "tfjs-wasm"), &[39.0, 40.0, 41.0]),
+            throughput_case(
+                &on_backend(tm.clone(), "tfjs-wasm-threads"),
+                &[19.8, 20.0, 20.2],
+            ),
+            throughput_case(&on_backend(tm.clone(), "tfjs-cpu"), &[99.0, 100.0, 101.0]),
+            // 1 GFLOP a step: peak 25 ms -> 40 GFLOP/s, the product 50 ms -> 20 (50%)
+            throughput_case(&peak, &[25.0, 25.0, 25.0]),
+            throughput_case(&mm, &[49.0, 50.0, 51.0]),
+            throughput_case(&on_backend(mm.clone(), "flex"), &[99.0, 100.0, 101.0]),
+        ],
+    );
+    let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    let section = md
+        .split("## Probe efficiency")
+        .nth(1)
+        .expect("an efficiency section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let row = |first: &str, second: &str| {
+        section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {first} | {second} |")))
+            .unwrap_or_else(|| panic!("no row {first} / {second}:\n{section}"))
+            .to_string()
+    };
+    let tm_row = row("chromium 131.0.6778.85 main", "tm-image default");
+    assert!(tm_row.contains("(tfjs-wasm-threads)"), "{tm_row}");
+    assert!(tm_row.contains("| 2.00× ["), "{tm_row}");
+    assert!(tm_row.contains("≥ 1"), "{tm_row}");
+    assert!(tm_row.contains("1000 samples/s"), "{tm_row}");
+    let mm_row = row("chromium 131.0.6778.85 main", "256x1280x128");
+    assert!(mm_row.contains("| 50%, 25% |"), "{mm_row}");
+    assert!(
+        section.contains("chromium 131.0.6778.85 main: 40.0 GFLOP/s"),
+        "{section}"
+    );
+    let peak_row = row("chromium 131.0.6778.85 main", "peak");
+    assert!(peak_row.contains("(the limit)"), "{peak_row}");
 }
