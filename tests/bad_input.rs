@@ -1,5 +1,8 @@
 //! Bad input gets one clear line naming the file (or flag), what was expected, and exit code 2.
 
+mod common;
+
+use common::find_run_dir;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -212,12 +215,7 @@ fn good_run() -> &'static PathBuf {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        std::fs::read_dir(root.join("out"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.is_dir())
-            .unwrap()
+        find_run_dir(&root.join("out")).unwrap()
     })
 }
 

@@ -3,95 +3,14 @@
 //! Node.js and native ndarray; every case is recorded ok with the browser's exact version, and no
 //! driver, Xvfb or browser process outlives the run.
 
+mod common;
+
+use common::{
+    assert_no_problems, assert_nothing_left, assert_run_ok, median, repo, run_dir, temp_dir,
+};
 use harness::record::{ReadRecord, Status, read_records};
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The one run directory `gapbench run --out root` made.
-fn run_dir(root: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(
-        dirs.len(),
-        1,
-        "expected one run directory in {}: {dirs:?}",
-        root.display()
-    );
-    dirs[0].clone()
-}
-
-fn nul_fields(path: &Path) -> Vec<String> {
-    std::fs::read(path)
-        .map(|b| {
-            b.split(|c| *c == 0)
-                .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Live processes started by the gapbench run `pid`: a profile directory of that run on the
-/// command line, or our test mark in the environment (drivers, Xvfb and browsers inherit it).
-fn leftovers(pid: u32, mark: &str) -> Vec<String> {
-    let profile = format!("-{pid}-");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        if p == std::process::id() {
-            continue;
-        }
-        let cmd = nul_fields(&e.path().join("cmdline")).join(" ");
-        if cmd.is_empty() {
-            continue; // kernel thread or zombie
-        }
-        let by_profile = cmd.contains("gapbench-profile-") && cmd.contains(&profile);
-        let by_mark = nul_fields(&e.path().join("environ"))
-            .iter()
-            .any(|v| v == mark);
-        if by_profile || by_mark {
-            out.push(format!(
-                "{p}: {}",
-                cmd.chars().take(160).collect::<String>()
-            ));
-        }
-    }
-    out
-}
-
-fn assert_no_leftovers(pid: u32, mark: &str) {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let left = leftovers(pid, mark);
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processes outlived the run:\n{}",
-            left.join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use std::time::Duration;
 
 fn is_browser(target: &str) -> bool {
     matches!(target, "chromium" | "firefox" | "webkit")
@@ -154,14 +73,7 @@ fn browser_smoke_runs_every_case_in_every_engine() {
         .unwrap();
     let pid = child.id();
     let o = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    println!("{stdout}");
-    assert!(
-        o.status.success(),
-        "gapbench run failed ({}):\n{stdout}\n{stderr}",
-        o.status
-    );
+    assert_run_ok(&o);
 
     let catalog = harness::catalog::BuildCatalog;
     let planned = harness::plan::expand(
@@ -205,10 +117,7 @@ fn browser_smoke_runs_every_case_in_every_engine() {
                 case.id, r.case.engine, r.case.engine_version
             ));
         }
-        let throughput = rows
-            .iter()
-            .find(|x| x.record.case.case_id == case.id && x.record.metric == "throughput")
-            .and_then(|x| x.record.summary.as_ref().map(|s| s.median));
+        let throughput = median(&rows, &case.id, "throughput");
         match throughput {
             Some(m) if m > 0.0 => {}
             other => problems.push(format!("{}: throughput median {other:?}", case.id)),
@@ -234,12 +143,7 @@ fn browser_smoke_runs_every_case_in_every_engine() {
             .collect();
         println!("tm-image ms/step on {target}: {ms:?}");
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
-    assert_no_leftovers(pid, &mark);
+    assert_no_problems(&problems);
+    assert_nothing_left(pid, Some(&mark), Duration::from_secs(3));
     let _ = std::fs::remove_dir_all(&out);
 }

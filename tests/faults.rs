@@ -7,67 +7,15 @@
 //!
 //! The tests take turns (a lock): each starts browsers, and the machine is small.
 
+mod common;
+
+use common::{assert_nothing_left, assert_run_ok, find_run_dir, median, processes, temp_dir};
 use harness::record::{ReadRecord, Record, Status, read_records};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn nul_fields(path: &Path) -> Vec<String> {
-    std::fs::read(path)
-        .map(|b| {
-            b.split(|c| *c == 0)
-                .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// (pid, command line, environment) of every live process but this one.
-fn processes() -> Vec<(u32, String, Vec<String>)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        if p == std::process::id() {
-            continue;
-        }
-        let cmd = nul_fields(&e.path().join("cmdline")).join(" ");
-        if cmd.is_empty() {
-            continue; // kernel thread or zombie
-        }
-        out.push((p, cmd, nul_fields(&e.path().join("environ"))));
-    }
-    out
-}
-
-/// Live processes of the gapbench run `pid`: its profile directories on the command line, or our
-/// test mark in the environment.
-fn leftovers(pid: u32, mark: &str) -> Vec<String> {
-    let profile = format!("-{pid}-");
-    processes()
-        .into_iter()
-        .filter(|(_, cmd, env)| {
-            (cmd.contains("gapbench-profile-") && cmd.contains(&profile))
-                || env.iter().any(|v| {
-                    v == mark
-                        || (v.starts_with("GAPBENCH_BROWSER_TAG=gapbench-")
-                            && v.ends_with(&format!("-{pid}")))
-                })
-        })
-        .map(|(p, cmd, _)| format!("{p}: {}", cmd.chars().take(160).collect::<String>()))
-        .collect()
-}
 
 fn renderers(profile: &str) -> Vec<u32> {
     processes()
@@ -144,25 +92,13 @@ fn killed_renderer_is_a_crash_and_the_next_case_runs() {
     let o = child.wait_with_output().unwrap();
     done.store(true, Ordering::Relaxed);
     let killed = killer.join().unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    println!("{stdout}");
-    assert!(
-        o.status.success(),
-        "gapbench run failed ({}):\n{stdout}\n{stderr}",
-        o.status
-    );
+    assert_run_ok(&o);
     assert!(
         !killed.is_empty(),
         "no Chromium renderer was ever seen to kill"
     );
 
-    let run = std::fs::read_dir(&out)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .unwrap();
+    let run = find_run_dir(&out).unwrap();
     let (rows, _) = read_records(&run.join("records.csv")).unwrap();
     let cases: Vec<_> = rows
         .iter()
@@ -191,25 +127,10 @@ fn killed_renderer_is_a_crash_and_the_next_case_runs() {
         crashed[0].message
     );
     assert!(!crashed[0].case.engine_version.is_empty());
-    let throughput = rows
-        .iter()
-        .find(|r| r.record.case.case_id == ok[0].case.case_id && r.record.metric == "throughput")
-        .and_then(|r| r.record.summary.as_ref().map(|s| s.median));
+    let throughput = median(&rows, &ok[0].case.case_id, "throughput");
     assert!(throughput.is_some_and(|m| m > 0.0), "{throughput:?}");
 
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        let left = leftovers(pid, &mark);
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processes outlived the run:\n{}",
-            left.join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    assert_nothing_left(pid, Some(&mark), Duration::from_secs(3));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -280,18 +201,9 @@ impl Run {
     }
 }
 
-/// The run directory gapbench made under `out`.
-fn run_dir(out: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(out)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-}
-
 /// The rows of records.csv under `out` so far (none while there is no file).
 fn rows_so_far(out: &Path) -> Vec<ReadRecord> {
-    run_dir(out)
+    find_run_dir(out)
         .and_then(|d| read_records(&d.join("records.csv")).ok())
         .map(|(rows, _)| rows)
         .unwrap_or_default()
@@ -313,22 +225,8 @@ fn describe(cases: &[Record]) -> String {
         .join("\n")
 }
 
-/// No process of gapbench `pid` is left (a few seconds' grace for the kernel to reap).
-fn assert_nothing_left(pid: u32, mark: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = leftovers(pid, mark);
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processes outlived the run:\n{}",
-            left.join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+/// How long a finished run's processes may take to go (the kernel reaping them).
+const NOTHING_LEFT_GRACE: Duration = Duration::from_secs(10);
 
 /// A measured case's records are all there: an ok outcome and a positive throughput.
 fn assert_measured(rows: &[ReadRecord], case_id: &str) {
@@ -540,7 +438,7 @@ fn kill_mid_case(engine: &'static str, what: &str, pick: fn(&str, &str) -> bool,
         "`{expect}` not in the message: {all}"
     );
     assert_measured(&rows, &cases[2].case.case_id);
-    assert_nothing_left(pid, &mark);
+    assert_nothing_left(pid, Some(&mark), NOTHING_LEFT_GRACE);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -627,7 +525,7 @@ fn injected_with(
         "`{expect}` not in: {all}"
     );
     assert_measured(&rows, &cases[2].case.case_id);
-    assert_nothing_left(pid, &mark);
+    assert_nothing_left(pid, Some(&mark), NOTHING_LEFT_GRACE);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -729,7 +627,7 @@ fn ctrl_c(engine: &'static str) {
     assert!(!struck.is_empty(), "never interrupted: {printed}");
     assert_eq!(code, Some(130), "{printed}");
     assert!(printed.contains("--resume"), "{printed}");
-    assert_nothing_left(pid, &mark);
+    assert_nothing_left(pid, Some(&mark), NOTHING_LEFT_GRACE);
     let rows = rows_so_far(&out);
     assert_eq!(&rows[..before.len()], &before[..], "records changed");
     let cases = case_rows(&rows);
@@ -739,7 +637,7 @@ fn ctrl_c(engine: &'static str) {
         "an interrupted case was recorded: {}",
         describe(&cases)
     );
-    let run_dir = run_dir(&out).unwrap();
+    let run_dir = find_run_dir(&out).unwrap();
     let manifest = harness::manifest::Manifest::read(&run_dir).unwrap();
     assert!(manifest.ended.is_none(), "an interrupted run is not ended");
 
@@ -747,7 +645,7 @@ fn ctrl_c(engine: &'static str) {
     let (code, printed, pid, mark) = resumed.finish("resume", Duration::from_secs(1200));
     assert_eq!(code, Some(0), "{printed}");
     assert!(printed.contains("already recorded"), "{printed}");
-    assert_nothing_left(pid, &mark);
+    assert_nothing_left(pid, Some(&mark), NOTHING_LEFT_GRACE);
     let rows = rows_so_far(&out);
     assert_eq!(
         &rows[..before.len()],

@@ -5,6 +5,9 @@
 //! agree with native ndarray, the session went through the grid node (its log says so), and hub,
 //! node, chromedriver and browser are all gone at the end, also when an assertion fails.
 
+mod common;
+
+use common::{assert_run_ok, find_run_dir, processes, repo, temp_dir};
 use harness::record::{Status, read_records};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -16,17 +19,6 @@ use std::time::{Duration, Instant};
 const GRID_START: Duration = Duration::from_secs(180);
 const RUN_LIMIT: Duration = Duration::from_secs(900);
 const MARK_VAR: &str = "GAPBENCH_GRID_TEST_MARK";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// The standalone jar shipped by the npm package.
 fn find_jar(dir: &Path) -> Option<PathBuf> {
@@ -72,37 +64,14 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-fn nul_fields(path: &Path) -> Vec<String> {
-    std::fs::read(path)
-        .map(|b| {
-            b.split(|c| *c == 0)
-                .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Live processes (pid, command line) whose environment holds `entry`: the hub, the node and
 /// everything the node started (chromedriver, Chromium: they inherit the environment).
 fn marked(entry: &str) -> Vec<(u32, String)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let cmd = nul_fields(&e.path().join("cmdline")).join(" ");
-        if cmd.is_empty() || p == std::process::id() {
-            continue;
-        }
-        if nul_fields(&e.path().join("environ"))
-            .iter()
-            .any(|v| v == entry)
-        {
-            out.push((p, cmd.chars().take(160).collect()));
-        }
-    }
-    out
+    processes()
+        .into_iter()
+        .filter(|(_, _, env)| env.iter().any(|v| v == entry))
+        .map(|(p, cmd, _)| (p, cmd.chars().take(160).collect()))
+        .collect()
 }
 
 /// Hub and node, and whatever they started: killed on drop, whether the test passed or not.
@@ -275,21 +244,9 @@ meters = ["throughput", "agreement"]
         std::thread::sleep(Duration::from_millis(200));
     }
     let o = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    println!("{stdout}");
-    assert!(
-        o.status.success(),
-        "gapbench run failed ({}):\n{stdout}\n{stderr}",
-        o.status
-    );
+    let stdout = assert_run_ok(&o);
 
-    let run_dir = std::fs::read_dir(&out)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a run directory");
+    let run_dir = find_run_dir(&out).expect("a run directory");
     let (rows, warnings) = read_records(&run_dir.join("records.csv")).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let id = "tm-image/default/chromium/ndarray-simd/main/r1";

@@ -7,19 +7,15 @@
 //! - The cap: a samples-ceiling search on Chromium under `--memory-cap 1GiB` stops at the cap, its
 //!   records say so, and no browser process is left.
 
+mod common;
+
+use common::{assert_nothing_left, temp_dir};
 use harness::meter::Meters;
 use harness::plan::Case;
 use harness::record::{Status, read_records};
 use harness::target::{TargetOptions, open};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::time::Duration;
 
 fn case(target: &str, fault: Option<&str>) -> Case {
     Case {
@@ -107,40 +103,6 @@ fn alloc_512_mib_shows_in_peak_pss() {
     assert!(measured > 0, "no engine measured (all skipped)");
 }
 
-fn nul_fields(path: &Path) -> Vec<String> {
-    std::fs::read(path)
-        .map(|b| {
-            b.split(|c| *c == 0)
-                .filter(|s| !s.is_empty())
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Live processes of gapbench run `pid`: its profile directories or its browser tag.
-fn leftovers(pid: u32) -> Vec<String> {
-    let profile = format!("gapbench-profile-chromium-{pid}-");
-    let tag = format!("GAPBENCH_BROWSER_TAG=gapbench-chromium-{pid}");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let cmd = nul_fields(&e.path().join("cmdline")).join(" ");
-        if cmd.is_empty() {
-            continue;
-        }
-        if cmd.contains(&profile) || nul_fields(&e.path().join("environ")).contains(&tag) {
-            out.push(format!(
-                "{p}: {}",
-                cmd.chars().take(120).collect::<String>()
-            ));
-        }
-    }
-    out
-}
-
 #[test]
 fn samples_ceiling_stops_at_a_low_cap_and_leaves_nothing() {
     let dir = temp_dir("memcap");
@@ -181,8 +143,7 @@ meters = ["memory"]
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    let left = leftovers(pid);
-    assert!(left.is_empty(), "left running: {left:?}");
+    assert_nothing_left(pid, None, Duration::ZERO);
     let run = std::fs::read_dir(&out_root)
         .unwrap()
         .flatten()

@@ -1,7 +1,9 @@
 //! End-to-end tests of the native path: the workloads train, counts are exact, runs are
 //! deterministic, and `gapbench run` writes its three result files.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{repo, temp_dir};
 use std::process::Command;
 use wasm_probe::measure::{CaseSpec, run_native};
 use wasm_probe::workload::{Workload, WorkloadSpec, catalog};
@@ -108,7 +110,8 @@ fn same_seed_same_losses_on_ndarray() {
 #[test]
 fn every_workload_learns_on_both_cpu_backends() {
     for backend in ["ndarray", "flex"] {
-        for info in catalog() {
+        // `gemm` is not training (see the next test).
+        for info in catalog().into_iter().filter(|w| w.name != "gemm") {
             let size = info.presets[0].name;
             let r = run_native(&case(info.name, size, backend, 0, 30, None))
                 .unwrap()
@@ -126,19 +129,41 @@ fn every_workload_learns_on_both_cpu_backends() {
     }
 }
 
+/// `gemm`: every product preset's result matches the f64 reference on every checked entry (its
+/// "accuracy" is 1), repeats bit for bit step after step, and counts 2·M·K·N FLOPs; `peak`
+/// reproduces its scalar recomputation.
+#[test]
+fn gemm_products_and_peak_check_out() {
+    let info = catalog().into_iter().find(|w| w.name == "gemm").unwrap();
+    for backend in ["ndarray", "flex"] {
+        for p in &info.presets {
+            let r = run_native(&case("gemm", p.name, backend, 1, 3, None))
+                .unwrap()
+                .unwrap();
+            assert_eq!(r.val_accuracy, 1.0, "gemm {} on {backend}", p.name);
+            assert!(
+                r.losses.windows(2).all(|w| w[0] == w[1]),
+                "gemm {} on {backend}: {:?}",
+                p.name,
+                r.losses
+            );
+            if let Some(dims) = p.name.strip_suffix("-tn").or(Some(p.name))
+                && let [m, k, n] = dims
+                    .split('x')
+                    .filter_map(|d| d.parse::<u64>().ok())
+                    .collect::<Vec<_>>()[..]
+            {
+                assert_eq!(r.flops_per_step, 2 * m * k * n, "gemm {}", p.name);
+            } else {
+                assert_eq!(p.name, "peak");
+                assert!(r.flops_per_step > 0);
+            }
+        }
+    }
+}
+
 fn gapbench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gapbench"))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
 }
 
 #[test]

@@ -4,29 +4,13 @@
 //! that their values are sane; the calibration checks the frame-gap meter against injected
 //! 200 ms and 500 ms main-thread blocks (within 10%, as the issue asks).
 
+mod common;
+
+use common::{run_dir, temp_dir};
 use harness::record::{Record, Status, read_records};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const ENGINES: [&str; 3] = ["chromium", "firefox", "webkit"];
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn run_dir(root: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "expected one run directory: {dirs:?}");
-    dirs[0].clone()
-}
 
 const SCENARIO: &str = r#"
 name = "page-meters-test"

@@ -3,21 +3,13 @@
 //! headless Chromium with every chart's SVG present and makes no network request (Chromium's own
 //! net log is read to check); summary.csv has a gap ratio for every node and chromium row.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{find_run_dir, temp_dir, text};
+use std::path::Path;
 use std::process::Command;
 
 const CHROMIUM: &str = "/usr/lib/chromium/chromium";
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 const SCENARIO: &str = r#"
 name = "report-small"
@@ -122,12 +114,7 @@ fn report_of_a_real_run_renders_offline_in_chromium() {
         text(&run.stdout),
         text(&run.stderr)
     );
-    let run_dir = std::fs::read_dir(&results)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a run directory");
+    let run_dir = find_run_dir(&results).expect("a run directory");
 
     let reports = dir.join("reports");
     let rep = Command::new(env!("CARGO_BIN_EXE_gapbench"))

@@ -4,28 +4,12 @@
 //! fall over a 40-step run, and the device says which TF.js backend and wasm build ran.
 //! tfjs-wasm-threads in Node (no threads there) is a skip with a reason, not a failure.
 
+mod common;
+
+use common::{assert_no_problems, median, run_dir, temp_dir};
 use harness::record::{ReadRecord, Status, read_records, read_samples};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use wasm_probe::workload::{Workload, WorkloadSpec};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn run_dir(root: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "expected one run directory: {dirs:?}");
-    dirs[0].clone()
-}
 
 const SCENARIO: &str = r#"
 name = "tfjs-test"
@@ -130,10 +114,7 @@ fn tfjs_trains_tm_image_in_node_and_chromium() {
         if !r.case.device.starts_with("tfjs 4.22.0") || !r.case.device.contains(wanted) {
             problems.push(format!("{id}: device `{}` lacks `{wanted}`", r.case.device));
         }
-        let throughput = rows
-            .iter()
-            .find(|x| x.record.case.case_id == *id && x.record.metric == "throughput")
-            .and_then(|x| x.record.summary.as_ref().map(|s| s.median));
+        let throughput = median(&rows, id, "throughput");
         if !throughput.is_some_and(|t| t > 0.0) {
             problems.push(format!("{id}: throughput {throughput:?}"));
         }
@@ -157,11 +138,6 @@ fn tfjs_trains_tm_image_in_node_and_chromium() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,38 +4,11 @@
 //! in `device`) or skipped with the reason; Chromium, which has SwiftShader here, must be ok.
 //! Slow: the first run builds the WebGPU probe (burn's wgpu stack to wasm).
 
-use harness::record::{ReadRecord, Status, read_records};
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{assert_no_problems, assert_run_ok, median, repo, run_dir, temp_dir};
+use harness::record::{Status, read_records};
 use std::process::Command;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The one run directory `gapbench run --out root` made.
-fn run_dir(root: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "expected one run directory: {dirs:?}");
-    dirs[0].clone()
-}
-
-fn median(rows: &[ReadRecord], case_id: &str, metric: &str) -> Option<f64> {
-    rows.iter()
-        .find(|x| x.record.case.case_id == case_id && x.record.metric == metric)
-        .and_then(|x| x.record.summary.as_ref().map(|s| s.median))
-}
 
 #[test]
 #[ignore = "builds the WebGPU probe bundle, ~30 min on 2 cores: run with --ignored"]
@@ -48,14 +21,7 @@ fn webgpu_cases_are_ok_or_skipped_with_a_reason() {
         .arg(&scenario)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    println!("{stdout}");
-    assert!(
-        o.status.success(),
-        "gapbench run failed ({}):\n{stdout}\n{stderr}",
-        o.status
-    );
+    assert_run_ok(&o);
 
     let catalog = harness::catalog::BuildCatalog;
     let planned = harness::plan::expand(
@@ -131,11 +97,6 @@ fn webgpu_cases_are_ok_or_skipped_with_a_reason() {
             ));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
     let _ = std::fs::remove_dir_all(&out);
 }

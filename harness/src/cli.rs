@@ -74,6 +74,10 @@ pub enum Command {
         /// Shorthand for --format json
         #[arg(long)]
         json: bool,
+        /// Test on every step pooled instead of on the repetitions' medians: more sensitive,
+        /// but takes the variation between runs for a change (for a quiet, dedicated machine)
+        #[arg(long)]
+        steps: bool,
     },
     /// Trend page over many runs: each metric per run with the engine version, change points marked
     History {
@@ -207,8 +211,9 @@ pub fn main(cli: Cli) -> i32 {
                 println!("{}", files.summary.display());
             })
         }
-        Command::Compare { baseline, candidate, threshold, format, json } => {
-            match crate::compare::compare_runs(&baseline, &candidate, threshold) {
+        Command::Compare { baseline, candidate, threshold, format, json, steps } => {
+            let unit = if steps { crate::compare::Unit::Steps } else { crate::compare::Unit::Repetitions };
+            match crate::compare::compare_runs(&baseline, &candidate, threshold, unit) {
                 Err(e) => Err(Error::Input(e)),
                 Ok(report) => {
                     for w in &report.warnings {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// One (series, metric) compared.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompareRow {
-    /// The case id without its `/r<N>` repetition suffix (samples pooled over repetitions).
+    /// The case id without its `/r<N>` repetition suffix.
     pub series: String,
     pub metric: String,
     pub unit: String,
@@ -26,6 +26,7 @@ pub struct CompareRow {
     pub ci_high: Option<f64>,
     /// Two-sided Mann-Whitney p.
     pub p_value: Option<f64>,
+    /// Samples of the test a side: repetitions, or steps with `Unit::Steps`.
     pub n_baseline: usize,
     pub n_candidate: usize,
     /// "faster", "slower", "same" or "unknown".
@@ -59,8 +60,8 @@ const NOT_COMPARED: [&str; 1] = ["loss"];
 /// One side of a comparison, read.
 struct Side {
     run_id: String,
-    /// (series, metric) -> measured samples over repetitions
-    samples: BTreeMap<(String, String), Vec<f64>>,
+    /// (series, metric) -> repetition (case id) -> its measured samples
+    samples: BTreeMap<(String, String), BTreeMap<String, Vec<f64>>>,
     /// (series, metric) -> (unit, lower_is_better) from records.csv
     info: BTreeMap<(String, String), (String, bool)>,
     /// series -> why a case of it did not finish
@@ -112,6 +113,8 @@ fn load_side(dir: &Path, warnings: &mut Vec<String>) -> Result<Side, String> {
         side.samples
             .entry((series_id(&s.case_id).to_string(), s.metric))
             .or_default()
+            .entry(s.case_id)
+            .or_default()
             .push(s.value);
     }
     Ok(side)
@@ -160,12 +163,36 @@ fn verdict_name(v: &Verdict) -> &'static str {
     }
 }
 
+/// What one verdict is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// The repetitions: each repetition's median is one sample, so the verdict accounts for the
+    /// variation between runs (processes, pages), which on a shared or virtual machine is often
+    /// several times the noise within one run. Needs `min_samples` (5) repetitions a side;
+    /// fewer is `unknown`, with what the steps alone would say in the reason.
+    Repetitions,
+    /// Every measured step of every repetition pooled: sensitive, but a difference between two
+    /// runs of the same build counts as real. For a quiet, dedicated machine.
+    Steps,
+}
+
+/// The per-repetition medians of `reps`.
+fn rep_medians(reps: &BTreeMap<String, Vec<f64>>) -> Vec<f64> {
+    reps.values().map(|v| stats::median(v)).collect()
+}
+
+fn pooled(reps: &BTreeMap<String, Vec<f64>>) -> Vec<f64> {
+    reps.values().flatten().copied().collect()
+}
+
 /// Compare the candidate run with the baseline run, series by series, on every metric that has
-/// raw samples (except loss). `threshold` is the smallest relative change that matters (0.02 = 2%).
+/// raw samples (except loss). `threshold` is the smallest relative change that matters (0.02 = 2%);
+/// `by` says whether repetitions or steps are the samples of the test.
 pub fn compare_runs(
     baseline: &Path,
     candidate: &Path,
     threshold: f64,
+    by: Unit,
 ) -> Result<CompareReport, String> {
     if !threshold.is_finite() || !(0.0..1.0).contains(&threshold) {
         return Err(format!(
@@ -190,34 +217,72 @@ pub fn compare_runs(
             .or_else(|| cand.info.get(key))
             .cloned()
             .unwrap_or_else(|| (String::new(), true));
-        let b = base.samples.get(key);
-        let c = cand.samples.get(key);
-        let median = |v: Option<&Vec<f64>>| v.and_then(|v| finite(stats::median(v)));
+        let b = base.samples.get(key).map(|r| (pooled(r), rep_medians(r)));
+        let c = cand.samples.get(key).map(|r| (pooled(r), rep_medians(r)));
+        let median = |v: &Option<(Vec<f64>, Vec<f64>)>| {
+            v.as_ref().and_then(|(all, _)| finite(stats::median(all)))
+        };
+        let count = |v: &Option<(Vec<f64>, Vec<f64>)>| {
+            v.as_ref().map_or(0, |(all, reps)| match by {
+                Unit::Steps => all.len(),
+                Unit::Repetitions => reps.len(),
+            })
+        };
         let mut row = CompareRow {
             series: series.clone(),
             metric: metric.clone(),
             unit,
             lower_is_better: lower,
-            baseline_median: median(b),
-            candidate_median: median(c),
+            baseline_median: median(&b),
+            candidate_median: median(&c),
             ratio: None,
             ci_low: None,
             ci_high: None,
             p_value: None,
-            n_baseline: b.map_or(0, Vec::len),
-            n_candidate: c.map_or(0, Vec::len),
+            n_baseline: count(&b),
+            n_candidate: count(&c),
             verdict: "unknown".into(),
             reason: String::new(),
         };
-        match (b, c) {
-            (Some(b), Some(c)) => {
-                let cmp = stats::compare(b, c, lower, &cfg);
-                row.ratio = finite(cmp.ratio.ratio);
-                row.ci_low = finite(cmp.ratio.low);
-                row.ci_high = finite(cmp.ratio.high);
-                row.p_value = finite(cmp.p_value);
+        match (&b, &c) {
+            (Some((b_all, b_reps)), Some((c_all, c_reps))) => {
+                let steps = stats::compare(b_all, c_all, lower, &cfg);
+                let cmp = match by {
+                    Unit::Steps => steps.clone(),
+                    Unit::Repetitions => stats::compare(b_reps, c_reps, lower, &cfg),
+                };
+                let few =
+                    by == Unit::Repetitions && b_reps.len().min(c_reps.len()) < cfg.min_samples;
+                // Too few repetitions: the steps' ratio and CI are shown, the verdict stays open.
+                let shown = if few { &steps } else { &cmp };
+                row.ratio = finite(shown.ratio.ratio);
+                row.ci_low = finite(shown.ratio.low);
+                row.ci_high = finite(shown.ratio.high);
+                row.p_value = finite(shown.p_value);
                 row.verdict = verdict_name(&cmp.verdict).into();
-                row.reason = reason_for(&cmp, &cfg);
+                row.reason = if few {
+                    format!(
+                        "{} and {} repetition(s), fewer than {} a side: the variation between runs \
+                         is not measured (rerun with `repetitions = {}` or more, or compare steps \
+                         with `--steps` on a quiet machine); the steps alone would say {}: {}",
+                        b_reps.len(),
+                        c_reps.len(),
+                        cfg.min_samples,
+                        cfg.min_samples,
+                        verdict_name(&steps.verdict),
+                        reason_for(&steps, &cfg)
+                    )
+                } else {
+                    match by {
+                        Unit::Steps => reason_for(&cmp, &cfg),
+                        Unit::Repetitions => format!(
+                            "{} (over the medians of {} and {} repetitions)",
+                            reason_for(&cmp, &cfg),
+                            b_reps.len(),
+                            c_reps.len()
+                        ),
+                    }
+                };
             }
             (Some(_), None) => {
                 row.reason = match cand.failures.get(series) {
@@ -670,6 +735,89 @@ mod tests {
         write_run(dir, id, "2025-11-26T10:00:00Z", &cases);
     }
 
+    /// A native series with `reps` repetitions of 30 steps; each repetition's centre is off by
+    /// its own few percent (the variation between processes), all scaled by `scale`.
+    fn reps_run(dir: &Path, id: &str, seed: u64, scale: f64, reps: u32) {
+        let centres = noisy(seed, reps as usize, 10.0, 0.02);
+        let cases: Vec<_> = (1..=reps)
+            .map(|r| {
+                throughput_case(
+                    &case(id, "mlp", "small", "native-ndarray", r),
+                    &noisy(
+                        seed + 100 + r as u64,
+                        30,
+                        centres[r as usize - 1] * scale,
+                        0.03,
+                    ),
+                )
+            })
+            .collect();
+        write_run(dir, id, "2025-11-26T10:00:00Z", &cases);
+    }
+
+    #[test]
+    fn too_few_repetitions_leave_the_verdict_open() {
+        let tmp = TempDir::new("cmp-fewreps");
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        run(&a, "base", 1, 1.0);
+        run(&b, "cand", 1, 1.2);
+        let rep = compare_runs(&a, &b, 0.02, Unit::Repetitions).unwrap();
+        assert_eq!(rep.regressions, 0, "{rep:?}");
+        for r in &rep.rows {
+            assert_eq!(r.verdict, "unknown", "{r:?}");
+            assert!(
+                r.reason.contains("fewer than 5 a side")
+                    && r.reason.contains("the steps alone would say slower"),
+                "{}",
+                r.reason
+            );
+            assert!(
+                (r.ratio.unwrap() - 1.2).abs() < 1e-9,
+                "the steps' ratio is shown"
+            );
+        }
+        let native = &rep.rows[1];
+        assert_eq!(
+            (native.n_baseline, native.n_candidate),
+            (1, 1),
+            "repetitions"
+        );
+    }
+
+    #[test]
+    fn repetitions_carry_the_verdict() {
+        let tmp = TempDir::new("cmp-reps");
+        let (a, b, c) = (
+            tmp.path().join("a"),
+            tmp.path().join("b"),
+            tmp.path().join("c"),
+        );
+        reps_run(&a, "base", 1, 1.0, 8);
+        reps_run(&b, "again", 1000, 1.0, 8);
+        reps_run(&c, "slow", 1, 1.2, 8);
+        let same = compare_runs(&a, &b, 0.02, Unit::Repetitions).unwrap();
+        assert_eq!(same.regressions, 0, "{same:?}");
+        assert!(
+            matches!(same.rows[0].verdict.as_str(), "same" | "unknown"),
+            "{:?}",
+            same.rows[0]
+        );
+        assert_eq!(same.rows[0].n_baseline, 8);
+        let slow = compare_runs(&a, &c, 0.02, Unit::Repetitions).unwrap();
+        assert_eq!(slow.regressions, 1, "{slow:?}");
+        let r = &slow.rows[0];
+        assert_eq!(r.verdict, "slower", "{r:?}");
+        assert!(
+            r.reason.contains("over the medians of 8 and 8 repetitions"),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.ci_low.unwrap() > 1.02 && r.p_value.unwrap() <= 0.01,
+            "{r:?}"
+        );
+    }
+
     #[test]
     fn series_strips_the_repetition() {
         assert_eq!(
@@ -689,7 +837,7 @@ mod tests {
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
         run(&a, "base", 1, 1.0);
         run(&b, "cand", 101, 1.0);
-        let rep = compare_runs(&a, &b, 0.02).unwrap();
+        let rep = compare_runs(&a, &b, 0.02, Unit::Steps).unwrap();
         assert_eq!(rep.rows.len(), 2, "{rep:?}");
         assert_eq!(rep.regressions, 0);
         for r in &rep.rows {
@@ -717,7 +865,7 @@ mod tests {
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
         run(&a, "base", 1, 1.0);
         run(&b, "cand", 1, 1.2); // the same draws, every step 1.2x as long
-        let rep = compare_runs(&a, &b, 0.02).unwrap();
+        let rep = compare_runs(&a, &b, 0.02, Unit::Steps).unwrap();
         assert_eq!(rep.regressions, 2, "{rep:?}");
         for r in &rep.rows {
             assert_eq!(r.verdict, "slower", "{r:?}");
@@ -767,7 +915,7 @@ mod tests {
         assert!(x.contains("tests=\"2\" failures=\"2\""));
 
         // and the other way round it is faster, not a regression
-        let rep = compare_runs(&b, &a, 0.02).unwrap();
+        let rep = compare_runs(&b, &a, 0.02, Unit::Steps).unwrap();
         assert_eq!(rep.regressions, 0);
         assert!(rep.rows.iter().all(|r| r.verdict == "faster"));
         assert_eq!(junit(&rep).matches("<failure").count(), 0);
@@ -798,7 +946,7 @@ mod tests {
             ),
         ];
         write_run(&b, "cand", "2025-11-26T11:00:00Z", &cases);
-        let rep = compare_runs(&a, &b, 0.02).unwrap();
+        let rep = compare_runs(&a, &b, 0.02, Unit::Steps).unwrap();
         let find = |s: &str| rep.rows.iter().find(|r| r.series.starts_with(s)).unwrap();
         let gone = find("mlp/small/chromium");
         assert_eq!(gone.verdict, "unknown");
@@ -829,25 +977,25 @@ mod tests {
         let cut = &lines[3][..lines[3].len() / 3];
         lines[3] = cut;
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        let e = compare_runs(&a, &b, 0.02).unwrap_err();
+        let e = compare_runs(&a, &b, 0.02, Unit::Steps).unwrap_err();
         assert!(e.contains("b/records.csv:4:"), "{e}");
 
         run(&b, "cand", 2, 1.0);
         let path = b.join("samples.csv");
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replacen(",measured,0,", ",measured,0,slow", 1)).unwrap();
-        let e = compare_runs(&a, &b, 0.02).unwrap_err();
+        let e = compare_runs(&a, &b, 0.02, Unit::Steps).unwrap_err();
         assert!(
             e.contains("b/samples.csv:") && e.contains("value (number)"),
             "{e}"
         );
 
         assert!(
-            compare_runs(&a, &tmp.path().join("missing"), 0.02)
+            compare_runs(&a, &tmp.path().join("missing"), 0.02, Unit::Steps)
                 .unwrap_err()
                 .contains("not a run directory")
         );
-        assert!(compare_runs(&a, &a, f64::NAN).is_err());
+        assert!(compare_runs(&a, &a, f64::NAN, Unit::Steps).is_err());
     }
 
     #[test]

@@ -476,6 +476,13 @@ pub fn compare(
                  Mann-Whitney p={p:.2e} <= {alpha}",
                 t * 100.0
             )
+        } else if contains_one {
+            format!(
+                "too noisy to call: {ci} is wider than ±{:.0}% around 1, Mann-Whitney \
+                 p={p:.2e} > {alpha} (threshold ±{:.1}%)",
+                t * 1000.0,
+                t * 100.0
+            )
         } else {
             format!(
                 "inconclusive: {ci} excludes 1 but Mann-Whitney p={p:.2e} > {alpha} \

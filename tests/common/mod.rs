@@ -1,0 +1,153 @@
+#![allow(dead_code)]
+//! Helpers shared by the integration tests: each test file has `mod common;` and uses what it
+//! needs (hence `dead_code` allowed: no test uses every helper).
+
+use harness::record::ReadRecord;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// A fresh, empty directory `gapbench-test-{name}-{pid}` under the system's temp directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gapbench-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Lossy UTF-8 of a child's output stream.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The one run directory `gapbench run --out root` made (asserts there is exactly one).
+pub fn run_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "expected one run directory in {}: {dirs:?}",
+        root.display()
+    );
+    dirs[0].clone()
+}
+
+/// Print a finished `gapbench run`'s stdout and assert that it succeeded (the message holds
+/// stdout and stderr); returns the stdout.
+pub fn assert_run_ok(o: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    println!("{stdout}");
+    assert!(
+        o.status.success(),
+        "gapbench run failed ({}):\n{stdout}\n{stderr}",
+        o.status
+    );
+    stdout.into_owned()
+}
+
+/// No problem was found; the message lists them all.
+pub fn assert_no_problems(problems: &[String]) {
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The (first) run directory gapbench made under `root`, if any yet.
+pub fn find_run_dir(root: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+}
+
+/// The median of `metric` recorded for case `case_id`, if there is one with a summary.
+pub fn median(rows: &[ReadRecord], case_id: &str, metric: &str) -> Option<f64> {
+    rows.iter()
+        .find(|x| x.record.case.case_id == case_id && x.record.metric == metric)
+        .and_then(|x| x.record.summary.as_ref().map(|s| s.median))
+}
+
+/// The NUL-separated fields of a /proc file such as `cmdline` or `environ` (none when unreadable).
+pub fn nul_fields(path: &Path) -> Vec<String> {
+    std::fs::read(path)
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// (pid, command line, environment) of every live process but this one.
+pub fn processes() -> Vec<(u32, String, Vec<String>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if p == std::process::id() {
+            continue;
+        }
+        let cmd = nul_fields(&e.path().join("cmdline")).join(" ");
+        if cmd.is_empty() {
+            continue; // kernel thread or zombie
+        }
+        out.push((p, cmd, nul_fields(&e.path().join("environ"))));
+    }
+    out
+}
+
+/// Live processes of the gapbench run `pid`, as `pid: command line`: a profile directory of
+/// that run (`gapbench-profile-...-{pid}-`) on the command line, its browser tag
+/// (`GAPBENCH_BROWSER_TAG=gapbench-<engine>-{pid}`) in the environment, or the test's `mark`
+/// (a whole `VAR=value` entry, which drivers, Xvfb and browsers inherit) in the environment.
+pub fn leftovers(pid: u32, mark: Option<&str>) -> Vec<String> {
+    let profile = format!("-{pid}-");
+    let tag_end = format!("-{pid}");
+    processes()
+        .into_iter()
+        .filter(|(_, cmd, env)| {
+            (cmd.contains("gapbench-profile-") && cmd.contains(&profile))
+                || env.iter().any(|v| {
+                    mark == Some(v.as_str())
+                        || (v.starts_with("GAPBENCH_BROWSER_TAG=gapbench-")
+                            && v.ends_with(&tag_end))
+                })
+        })
+        .map(|(p, cmd, _)| format!("{p}: {}", cmd.chars().take(160).collect::<String>()))
+        .collect()
+}
+
+/// No process of the gapbench run `pid` (see `leftovers`) is left once `grace` has passed (time
+/// for the kernel to reap); with a zero grace, none may be left now.
+pub fn assert_nothing_left(pid: u32, mark: Option<&str>, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    loop {
+        let left = leftovers(pid, mark);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes outlived the run:\n{}",
+            left.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
