@@ -22,7 +22,8 @@ use super::Trainer;
 use crate::rng::Rng;
 use burn::prelude::*;
 
-/// Depth steps of one `peak` step (64 FLOPs each: 8 accumulators × 4 lanes × 2).
+/// Depth steps of one `peak` step (64 FLOPs each: 8 accumulators × 4 lanes × 2); a multiple of
+/// `PANEL`.
 pub const PEAK_ITERS: usize = 1 << 21;
 /// Entries of C checked by `accuracy`.
 const CHECKED: usize = 64;
@@ -251,20 +252,33 @@ fn panels(seed: f32) -> (Vec<f32>, Vec<f32>) {
 fn peak(iters: usize, seed: f32) -> [f32; 4] {
     use core::arch::wasm32::*;
     let (a, b) = panels(seed);
-    let mut acc = [f32x4_splat(0.0); 8];
-    for t in 0..iters {
-        let k = t % PANEL;
-        // SAFETY: k < PANEL, so both 4-lane loads lie inside `b` (8·PANEL floats).
-        let (b0, b1) = unsafe {
-            let p = b.as_ptr().add(k * 8) as *const v128;
-            (v128_load(p), v128_load(p.add(1)))
-        };
-        for i in 0..4 {
-            let ai = f32x4_splat(a[k * 4 + i]);
-            acc[2 * i] = f32x4_add(acc[2 * i], f32x4_mul(ai, b0));
-            acc[2 * i + 1] = f32x4_add(acc[2 * i + 1], f32x4_mul(ai, b1));
+    // Eight named accumulators (wasm locals, so every engine's register allocator sees them).
+    let z = f32x4_splat(0.0);
+    let (mut c00, mut c01, mut c10, mut c11) = (z, z, z, z);
+    let (mut c20, mut c21, mut c30, mut c31) = (z, z, z, z);
+    // Whole passes over the panels: exact chunks, so no bounds checks or modulo in the loop.
+    for _ in 0..iters / PANEL {
+        for (ak, bk) in a.chunks_exact(4).zip(b.chunks_exact(8)) {
+            // SAFETY: `bk` holds 8 floats, so both 4-lane loads lie inside it.
+            let (b0, b1) = unsafe {
+                let p = bk.as_ptr() as *const v128;
+                (v128_load(p), v128_load(p.add(1)))
+            };
+            let a0 = f32x4_splat(ak[0]);
+            c00 = f32x4_add(c00, f32x4_mul(a0, b0));
+            c01 = f32x4_add(c01, f32x4_mul(a0, b1));
+            let a1 = f32x4_splat(ak[1]);
+            c10 = f32x4_add(c10, f32x4_mul(a1, b0));
+            c11 = f32x4_add(c11, f32x4_mul(a1, b1));
+            let a2 = f32x4_splat(ak[2]);
+            c20 = f32x4_add(c20, f32x4_mul(a2, b0));
+            c21 = f32x4_add(c21, f32x4_mul(a2, b1));
+            let a3 = f32x4_splat(ak[3]);
+            c30 = f32x4_add(c30, f32x4_mul(a3, b0));
+            c31 = f32x4_add(c31, f32x4_mul(a3, b1));
         }
     }
+    let acc = [c00, c01, c10, c11, c20, c21, c30, c31];
     let lane = |v: v128| {
         [
             f32x4_extract_lane::<0>(v),
@@ -282,17 +296,18 @@ fn peak(iters: usize, seed: f32) -> [f32; 4] {
 fn peak(iters: usize, seed: f32) -> [f32; 4] {
     use core::arch::x86_64::*;
     let (a, b) = panels(seed);
-    // SAFETY: SSE is part of the x86-64 baseline, and k < PANEL keeps both loads inside `b`.
+    // SAFETY: SSE is part of the x86-64 baseline, and each `bk` holds the 8 floats loaded.
     unsafe {
         let mut acc = [_mm_setzero_ps(); 8];
-        for t in 0..iters {
-            let k = t % PANEL;
-            let b0 = _mm_loadu_ps(b.as_ptr().add(k * 8));
-            let b1 = _mm_loadu_ps(b.as_ptr().add(k * 8 + 4));
-            for i in 0..4 {
-                let ai = _mm_set1_ps(a[k * 4 + i]);
-                acc[2 * i] = _mm_add_ps(acc[2 * i], _mm_mul_ps(ai, b0));
-                acc[2 * i + 1] = _mm_add_ps(acc[2 * i + 1], _mm_mul_ps(ai, b1));
+        for _ in 0..iters / PANEL {
+            for (ak, bk) in a.chunks_exact(4).zip(b.chunks_exact(8)) {
+                let b0 = _mm_loadu_ps(bk.as_ptr());
+                let b1 = _mm_loadu_ps(bk.as_ptr().add(4));
+                for (i, &av) in ak.iter().enumerate() {
+                    let ai = _mm_set1_ps(av);
+                    acc[2 * i] = _mm_add_ps(acc[2 * i], _mm_mul_ps(ai, b0));
+                    acc[2 * i + 1] = _mm_add_ps(acc[2 * i + 1], _mm_mul_ps(ai, b1));
+                }
             }
         }
         let mut lanes = [[0.0f32; 4]; 8];
@@ -349,8 +364,8 @@ mod tests {
 
     #[test]
     fn peak_matches_its_scalar_reference() {
-        let lanes = peak(1000, 1.0005);
-        let want = peak_reference(1000, 1.0005);
+        let lanes = peak(16 * PANEL, 1.0005);
+        let want = peak_reference(16 * PANEL, 1.0005);
         assert_eq!(
             lanes.map(f32::to_bits),
             want.map(f32::to_bits),
