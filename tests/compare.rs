@@ -114,10 +114,19 @@ fn same_build_twice_is_same_or_unknown() {
         assert!(ratio.is_finite() && ratio > 0.0, "{r}");
         assert!(md.contains(r["series"].as_str().unwrap()), "{r} in\n{md}");
     }
+    // Every step pooled (`--steps`): the difference between the two runs is beyond the noise
+    // within them, but not clearly beyond the threshold: still no regression.
+    let steps = gapbench(&["compare", "--steps", "--json", a_s, b_s]);
+    assert_eq!(steps.status.code(), Some(0), "{}", text(&steps.stdout));
+    for r in rows_of(&steps) {
+        assert!(r["verdict"] == "same" || r["verdict"] == "unknown", "{r}");
+        assert_eq!(r["n_baseline"].as_u64(), Some(20 * 40), "{r}");
+    }
 }
 
 /// The baseline made 20% slower (every step of every repetition × 1.2) is a regression, exit 1,
-/// in every format; the other way round it is "faster" and exit 0.
+/// in every format, and "slower" for every series with `--steps`; the other way round it is
+/// "faster" and exit 0.
 #[test]
 fn twenty_percent_slower_is_a_regression_in_every_format() {
     let (a, _) = recorded();
@@ -149,6 +158,13 @@ fn twenty_percent_slower_is_a_regression_in_every_format() {
                 "{r}"
             );
         }
+    }
+    // Every step pooled: both series are "slower", tightly.
+    let steps = gapbench(&["compare", "--steps", "--json", a_s, slow_s]);
+    assert_eq!(steps.status.code(), Some(1));
+    for r in rows_of(&steps) {
+        assert_eq!(r["verdict"], "slower", "{r}");
+        assert!(r["ci_low"].as_f64().unwrap() > 1.1, "{r}");
     }
     let md = gapbench(&["compare", a_s, slow_s]);
     assert_eq!(md.status.code(), Some(1));
