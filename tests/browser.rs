@@ -125,6 +125,13 @@ fn browser_smoke_runs_every_case_in_every_engine() {
         if is_browser(&case.target) || case.target == "node" {
             check_agreement(&rows, case, &mut problems);
         }
+        // A gemm case's "accuracy" is the share of C's entries that match an f64 reference.
+        if case.workload == "gemm" {
+            match median(&rows, &case.id, "val_accuracy") {
+                Some(1.0) => {}
+                other => problems.push(format!("{}: gemm entries right {other:?}", case.id)),
+            }
+        }
     }
     for target in ["chromium", "firefox", "webkit", "node", "native-ndarray"] {
         let ms: Vec<String> = rows
