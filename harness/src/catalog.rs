@@ -14,7 +14,7 @@ fn page_task_size(workload: &str) -> Vec<String> {
 }
 
 /// Every target, native first.
-pub const TARGETS: [(&str, &str); 7] = [
+pub const TARGETS: [(&str, &str); 8] = [
     (
         "native-ndarray",
         "burn + ndarray on the CPU, in a child process (1 thread)",
@@ -26,6 +26,10 @@ pub const TARGETS: [(&str, &str); 7] = [
     (
         "native-wgpu",
         "burn + wgpu on the first adapter found (GPU, or lavapipe without one)",
+    ),
+    (
+        "native-keras",
+        "the same workloads in TensorFlow's Keras on the CPU (1 thread; a peer, not the probe; needs Python with tensorflow, GAPBENCH_PYTHON picks it)",
     ),
     (
         "node",

@@ -143,6 +143,7 @@ pub fn native_backend(target: &str) -> Option<&'static str> {
         "native-ndarray" => Some("ndarray"),
         "native-flex" => Some("flex"),
         "native-wgpu" => Some("wgpu"),
+        "native-keras" => Some("keras"),
         _ => None,
     }
 }

@@ -77,22 +77,38 @@ pub(super) fn section(runs: &[Run]) -> Section {
     let (gf, _) = collect(runs, "compute");
     let mut any = false;
 
-    // Probe vs TF.js: same engine, context and workload.
+    // Probe vs its peer: same engine, context and workload. The native targets fold into one
+    // "native" place, where TF-Keras (`native-keras`) is the peer of burn's native ndarray.
+    let mut folded: BTreeMap<(Place, Job), BTreeMap<String, (Agg, String)>> = BTreeMap::new();
+    let mut folded_labels = BTreeMap::new();
+    for ((p, job), backends) in &tp {
+        let f = native_folded(p);
+        let label = if f.1 == "native" {
+            "native".to_string()
+        } else {
+            labels.get(p).cloned().unwrap_or_default()
+        };
+        folded_labels.entry(f.clone()).or_insert(label);
+        let e = folded.entry((f, job.clone())).or_default();
+        for (b, v) in backends {
+            e.entry(b.clone()).or_insert_with(|| v.clone());
+        }
+    }
     let mut t = Table::new(&[
         "engine",
         "workload",
         "probe ndarray",
         "probe flex",
-        "best TF.js wasm",
-        "probe / TF.js",
+        "peer: best TF.js wasm (native: TF-Keras)",
+        "probe / peer",
         "TF.js cpu",
     ]);
-    for ((p, (workload, size)), backends) in &tp {
-        let tfjs_best = backends
+    for ((p, (workload, size)), backends) in &folded {
+        let peer = backends
             .iter()
-            .filter(|(b, _)| b.starts_with("tfjs-wasm"))
+            .filter(|(b, _)| b.starts_with("tfjs-wasm") || b.as_str() == "keras")
             .max_by(|a, b| a.1.0.median.total_cmp(&b.1.0.median));
-        let Some((tb, (ta, unit))) = tfjs_best else {
+        let Some((tb, (ta, unit))) = peer else {
             continue;
         };
         let probe = backends.get("ndarray");
@@ -111,7 +127,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
             })
             .unwrap_or_else(|| "–".into());
         t.push(vec![
-            labels.get(p).cloned().unwrap_or_default(),
+            folded_labels.get(p).cloned().unwrap_or_default(),
             format!("{workload} {size}"),
             cell(probe),
             cell(backends.get("flex")),
@@ -126,7 +142,8 @@ pub(super) fn section(runs: &[Run]) -> Section {
             "Training throughput (samples/s) of our wasm probe and of TensorFlow.js on the same \
              workload, batch and optimizer in the same page; the ratio is probe (ndarray) over \
              TF.js's best wasm setting (with or without threads), its bracket the ratio of the \
-             CI ends.",
+             CI ends. On the native row the probe is burn's native ndarray and the peer is \
+             TensorFlow's Keras on the CPU, both on 1 thread.",
         );
         s.table(t);
     }

@@ -488,6 +488,8 @@ fn efficiency_puts_probe_next_to_tfjs_and_gemm_next_to_its_peak() {
     peak.flops_per_step = 1_000_000_000;
     let mut mm = case(r, "gemm", "256x1280x128", "chromium", 1);
     mm.flops_per_step = 1_000_000_000;
+    let native = case(r, "tm-image", "default", "native-ndarray", 1);
+    let keras = case(r, "tm-image", "default", "native-keras", 1);
     write_run(
         &dir,
         r,
@@ -506,6 +508,9 @@ fn efficiency_puts_probe_next_to_tfjs_and_gemm_next_to_its_peak() {
             throughput_case(&peak, &[25.0, 25.0, 25.0]),
             throughput_case(&mm, &[49.0, 50.0, 51.0]),
             throughput_case(&on_backend(mm.clone(), "flex"), &[99.0, 100.0, 101.0]),
+            // natively, burn ndarray 5 ms against TF-Keras 10 ms: 2x, on one "native" row
+            throughput_case(&native, &[4.9, 5.0, 5.1]),
+            throughput_case(&keras, &[9.9, 10.0, 10.1]),
         ],
     );
     let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
@@ -529,6 +534,10 @@ fn efficiency_puts_probe_next_to_tfjs_and_gemm_next_to_its_peak() {
     assert!(tm_row.contains("| 2.00× ["), "{tm_row}");
     assert!(tm_row.contains("≥ 1"), "{tm_row}");
     assert!(tm_row.contains("1000 samples/s"), "{tm_row}");
+    let native_row = row("native", "tm-image default");
+    assert!(native_row.contains("(keras)"), "{native_row}");
+    assert!(native_row.contains("| 2.00× ["), "{native_row}");
+    assert!(native_row.contains("2000 samples/s"), "{native_row}");
     let mm_row = row("chromium 131.0.6778.85 main", "256x1280x128");
     assert!(mm_row.contains("| 50%, 25% |"), "{mm_row}");
     assert!(

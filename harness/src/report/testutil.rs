@@ -39,6 +39,7 @@ pub(crate) fn case(run_id: &str, workload: &str, size: &str, target: &str, rep: 
         "native-ndarray" => "ndarray",
         "native-flex" => "flex",
         "native-wgpu" => "wgpu",
+        "native-keras" => "keras",
         _ => "ndarray",
     };
     let (engine, version) = match target {

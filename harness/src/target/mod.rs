@@ -3,11 +3,13 @@
 
 mod browser;
 mod child;
+mod keras;
 mod native;
 mod node;
 mod remote;
 
 pub use browser::BrowserTarget;
+pub use keras::KerasTarget;
 pub use native::{NativeTarget, native_case_main};
 pub use node::NodeTarget;
 pub use remote::TargetOptions;
@@ -152,6 +154,7 @@ pub trait Target {
 pub fn open(name: &str, opts: &TargetOptions) -> Result<Box<dyn Target>, String> {
     match name {
         "native-ndarray" | "native-flex" | "native-wgpu" => Ok(Box::new(NativeTarget::new(name))),
+        "native-keras" => Ok(Box::new(KerasTarget::default())),
         "node" => Ok(Box::new(NodeTarget::new(crate::bundle::ensure(true)))),
         "chromium" | "firefox" | "webkit" => Ok(Box::new(
             BrowserTarget::new(name)

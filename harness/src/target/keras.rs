@@ -1,0 +1,83 @@
+//! `native-keras`: the same workloads trained natively by TensorFlow's Keras on the CPU
+//! (wasm-probe/py/keras_runner.py, 1 thread), so reports can hold burn's native backends against
+//! what Python users train with. Skipped, with the reason, where TensorFlow is not installed:
+//! it is an optional peer (`pip install tensorflow-cpu`), not something CI installs.
+
+use super::{CaseWatch, Outcome, Reply, Target, child};
+use crate::plan::Case;
+use crate::record::Status;
+use std::process::Command;
+use std::time::Duration;
+
+/// The runner, carried in the binary so the target works wherever gapbench does.
+const RUNNER: &str = include_str!("../../../wasm-probe/py/keras_runner.py");
+
+pub struct KerasTarget {
+    python: String,
+    version: Result<String, String>,
+}
+
+impl Default for KerasTarget {
+    /// `GAPBENCH_PYTHON` picks the interpreter (e.g. a virtualenv's); `python3` otherwise.
+    fn default() -> Self {
+        let python = std::env::var("GAPBENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+        let version = match Command::new(&python).arg("--version").output() {
+            Ok(o) if o.status.success() => {
+                let text = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                Ok(text.trim_start_matches("Python ").to_string())
+            }
+            Ok(o) => Err(format!(
+                "`{python} --version` failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            )),
+            Err(e) => Err(format!(
+                "cannot run `{python}` ({e}): install Python 3 with TensorFlow, or set GAPBENCH_PYTHON"
+            )),
+        };
+        Self { python, version }
+    }
+}
+
+impl Target for KerasTarget {
+    fn name(&self) -> &str {
+        "native-keras"
+    }
+
+    fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome {
+        let version = match &self.version {
+            Ok(v) => format!("Python {v}"),
+            Err(e) => return Outcome::bare(Status::Skipped, e.clone(), "python", ""),
+        };
+        if crate::meter::page::is_page_task(&case.workload) {
+            return Outcome::bare(
+                Status::Skipped,
+                format!(
+                    "page-only workload `{}`: it runs in browsers",
+                    case.workload
+                ),
+                "python",
+                &version,
+            );
+        }
+        let mut spec = case.spec();
+        spec.backend = "keras".into();
+        let input = serde_json::to_vec(&spec).expect("a case spec serializes");
+        let mut cmd = Command::new(&self.python);
+        cmd.arg("-c").arg(RUNNER);
+        match child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch) {
+            Err(e) => Outcome::bare(
+                Status::Failed,
+                format!("cannot start {}: {e}", self.python),
+                "python",
+                &version,
+            ),
+            Ok(f) => match f.json_line().map(serde_json::from_str::<Reply>) {
+                Some(Ok(reply)) => Outcome::from_reply(reply, "python", &version),
+                _ => {
+                    let (status, message) = child::classify(&f);
+                    Outcome::bare(status, message, "python", &version)
+                }
+            },
+        }
+    }
+}
