@@ -98,3 +98,29 @@ pub fn classify(f: &Finished) -> (crate::record::Status, String) {
         ),
     }
 }
+
+/// The outcome of a case process that answers one JSON `Reply` line: its reply, or what its exit
+/// says (`what` names the process in the message when it could not start).
+pub fn reply_outcome(
+    started: std::io::Result<Finished>,
+    what: &str,
+    engine: &str,
+    version: &str,
+) -> super::Outcome {
+    use super::{Outcome, Reply};
+    match started {
+        Err(e) => Outcome::bare(
+            crate::record::Status::Failed,
+            format!("cannot start {what}: {e}"),
+            engine,
+            version,
+        ),
+        Ok(f) => match f.json_line().map(serde_json::from_str::<Reply>) {
+            Some(Ok(reply)) => Outcome::from_reply(reply, engine, version),
+            _ => {
+                let (status, message) = classify(&f);
+                Outcome::bare(status, message, engine, version)
+            }
+        },
+    }
+}

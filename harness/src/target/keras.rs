@@ -3,7 +3,7 @@
 //! what Python users train with. Skipped, with the reason, where TensorFlow is not installed:
 //! it is an optional peer (`pip install tensorflow-cpu`), not something CI installs.
 
-use super::{CaseWatch, Outcome, Reply, Target, child};
+use super::{CaseWatch, Outcome, Target, child};
 use crate::plan::Case;
 use crate::record::Status;
 use std::process::Command;
@@ -64,20 +64,7 @@ impl Target for KerasTarget {
         let input = serde_json::to_vec(&spec).expect("a case spec serializes");
         let mut cmd = Command::new(&self.python);
         cmd.arg("-c").arg(RUNNER);
-        match child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch) {
-            Err(e) => Outcome::bare(
-                Status::Failed,
-                format!("cannot start {}: {e}", self.python),
-                "python",
-                &version,
-            ),
-            Ok(f) => match f.json_line().map(serde_json::from_str::<Reply>) {
-                Some(Ok(reply)) => Outcome::from_reply(reply, "python", &version),
-                _ => {
-                    let (status, message) = child::classify(&f);
-                    Outcome::bare(status, message, "python", &version)
-                }
-            },
-        }
+        let started = child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch);
+        child::reply_outcome(started, &self.python, "python", &version)
     }
 }

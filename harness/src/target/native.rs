@@ -57,21 +57,8 @@ impl Target for NativeTarget {
         };
         let mut cmd = Command::new(exe);
         cmd.arg("native-case");
-        match child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch) {
-            Err(e) => Outcome::bare(
-                Status::Failed,
-                format!("cannot start the case process: {e}"),
-                "native",
-                &version,
-            ),
-            Ok(f) => match f.json_line().map(serde_json::from_str::<Reply>) {
-                Some(Ok(reply)) => Outcome::from_reply(reply, "native", &version),
-                _ => {
-                    let (status, message) = child::classify(&f);
-                    Outcome::bare(status, message, "native", &version)
-                }
-            },
-        }
+        let started = child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch);
+        child::reply_outcome(started, "the case process", "native", &version)
     }
 }
 
