@@ -124,3 +124,18 @@ pub fn reply_outcome(
         },
     }
 }
+
+/// Page-only workloads (page tasks) run in browsers only: the skip a process target records.
+pub fn page_only(case: &crate::plan::Case, engine: &str, version: &str) -> Option<super::Outcome> {
+    crate::meter::page::is_page_task(&case.workload).then(|| {
+        super::Outcome::bare(
+            crate::record::Status::Skipped,
+            format!(
+                "page-only workload `{}`: it runs in browsers",
+                case.workload
+            ),
+            engine,
+            version,
+        )
+    })
+}

@@ -48,16 +48,8 @@ impl Target for KerasTarget {
             Ok(v) => format!("Python {v}"),
             Err(e) => return Outcome::bare(Status::Skipped, e.clone(), "python", ""),
         };
-        if crate::meter::page::is_page_task(&case.workload) {
-            return Outcome::bare(
-                Status::Skipped,
-                format!(
-                    "page-only workload `{}`: it runs in browsers",
-                    case.workload
-                ),
-                "python",
-                &version,
-            );
+        if let Some(skip) = child::page_only(case, "python", &version) {
+            return skip;
         }
         let mut spec = case.spec();
         spec.backend = "keras".into();

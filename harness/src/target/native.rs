@@ -30,16 +30,8 @@ impl Target for NativeTarget {
 
     fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome {
         let version = engine_version();
-        if crate::meter::page::is_page_task(&case.workload) {
-            return Outcome::bare(
-                Status::Skipped,
-                format!(
-                    "page-only workload `{}`: it runs in browsers",
-                    case.workload
-                ),
-                "native",
-                &version,
-            );
+        if let Some(skip) = child::page_only(case, "native", &version) {
+            return skip;
         }
         let mut spec = case.spec();
         spec.backend = native_backend(&self.name).unwrap_or("ndarray").into();
