@@ -68,6 +68,36 @@ fn native_folded(p: &Place) -> Place {
     }
 }
 
+/// Figures by place and job with the native places folded into one "native" place per run
+/// (labelled "native"), keeping only the jobs `keep` accepts; with the label of each place.
+#[allow(clippy::type_complexity)]
+fn fold_native(
+    by: &BTreeMap<(Place, Job), BTreeMap<String, (Agg, String)>>,
+    labels: &BTreeMap<Place, String>,
+    keep: impl Fn(&Job) -> bool,
+) -> (
+    BTreeMap<(Place, Job), BTreeMap<String, (Agg, String)>>,
+    BTreeMap<Place, String>,
+) {
+    let mut folded: BTreeMap<(Place, Job), BTreeMap<String, (Agg, String)>> = BTreeMap::new();
+    let mut folded_labels = BTreeMap::new();
+    for ((p, job), backends) in by.iter().filter(|((_, j), _)| keep(j)) {
+        let f = native_folded(p);
+        folded_labels.entry(f.clone()).or_insert_with(|| {
+            if f.1 == "native" {
+                "native".into()
+            } else {
+                labels.get(p).cloned().unwrap_or_default()
+            }
+        });
+        let e = folded.entry((f, job.clone())).or_default();
+        for (b, v) in backends {
+            e.insert(b.clone(), v.clone());
+        }
+    }
+    (folded, folded_labels)
+}
+
 pub(super) fn section(runs: &[Run]) -> Section {
     let mut s = Section::new(
         "efficiency",
@@ -79,21 +109,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
 
     // Probe vs its peer: same engine, context and workload. The native targets fold into one
     // "native" place, where TF-Keras (`native-keras`) is the peer of burn's native ndarray.
-    let mut folded: BTreeMap<(Place, Job), BTreeMap<String, (Agg, String)>> = BTreeMap::new();
-    let mut folded_labels = BTreeMap::new();
-    for ((p, job), backends) in &tp {
-        let f = native_folded(p);
-        let label = if f.1 == "native" {
-            "native".to_string()
-        } else {
-            labels.get(p).cloned().unwrap_or_default()
-        };
-        folded_labels.entry(f.clone()).or_insert(label);
-        let e = folded.entry((f, job.clone())).or_default();
-        for (b, v) in backends {
-            e.entry(b.clone()).or_insert_with(|| v.clone());
-        }
-    }
+    let (folded, folded_labels) = fold_native(&tp, &labels, |_| true);
     let mut t = Table::new(&[
         "engine",
         "workload",
@@ -160,25 +176,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
             }
         }
     }
-    let mut folded: BTreeMap<(Place, String), BTreeMap<String, (Agg, String)>> = BTreeMap::new();
-    let mut folded_labels: BTreeMap<Place, String> = BTreeMap::new();
-    for ((p, (workload, size)), backends) in &gf {
-        if workload != "gemm" {
-            continue;
-        }
-        let f = native_folded(p);
-        folded_labels.entry(f.clone()).or_insert_with(|| {
-            if f.1 == "native" {
-                "native".into()
-            } else {
-                labels.get(p).cloned().unwrap_or_default()
-            }
-        });
-        let e = folded.entry((f, size.clone())).or_default();
-        for (b, v) in backends {
-            e.insert(b.clone(), v.clone());
-        }
-    }
+    let (folded, folded_labels) = fold_native(&gf, &labels, |(workload, _)| workload == "gemm");
     let mut g = Table::new(&[
         "engine",
         "gemm",
@@ -186,7 +184,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
         "flex",
         "of peak (ndarray, flex)",
     ]);
-    for ((p, size), backends) in &folded {
+    for ((p, (_, size)), backends) in &folded {
         // Natively the 4-lane loop is not the limit: the kernels use AVX2 and FMA where present.
         let peak = peaks.get(p).filter(|_| p.1 != "native");
         let frac = |b: &str| match (backends.get(b), peak) {
