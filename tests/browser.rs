@@ -131,6 +131,23 @@ fn browser_smoke_runs_every_case_in_every_engine() {
                 Some(1.0) => {}
                 other => problems.push(format!("{}: gemm entries right {other:?}", case.id)),
             }
+            // Each product step is paired with the multiply-add limit loop: a positive limit
+            // and a share of it in a sane range (the kernel is itself a 4x8 SIMD128 loop, so
+            // far above 100% would mean the pairing is wrong; natively AVX2 and FMA outrun it).
+            let limit = median(&rows, &case.id, "peak_compute");
+            let share = median(&rows, &case.id, "peak_share");
+            let top = if case.target.starts_with("native-") {
+                1000.0
+            } else {
+                150.0
+            };
+            match (limit, share) {
+                (Some(l), Some(s)) if l > 0.0 && s > 1.0 && s < top => {}
+                other => problems.push(format!(
+                    "{}: peak_compute, peak_share {other:?} (want > 0, in 1..{top}%)",
+                    case.id
+                )),
+            }
         }
     }
     for target in ["chromium", "firefox", "webkit", "node", "native-ndarray"] {

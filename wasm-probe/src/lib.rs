@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod data;
 pub mod measure;
+pub mod optim;
 pub mod rng;
 pub mod workload;
 

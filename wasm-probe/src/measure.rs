@@ -58,6 +58,13 @@ pub struct CaseResult {
     pub train_ms: f64,
     pub epochs: Option<u32>,
     pub dataset_bytes: u64,
+    /// FLOPs of the multiply-add limit loop run after each measured step (`gemm` products; 0
+    /// when none ran).
+    #[serde(default)]
+    pub peak_flops: u64,
+    /// Its time after each measured step, in step order.
+    #[serde(default)]
+    pub peak_ms: Vec<f64>,
 }
 
 async fn read(t: Tensor<1>) -> Result<f32, String> {
@@ -117,6 +124,7 @@ pub async fn run_case<H: Host>(
     let mut losses = Vec::with_capacity(warmup + measured);
     let mut warmup_ms = Vec::with_capacity(warmup.max(1));
     let mut step_ms = Vec::with_capacity(measured);
+    let (mut peak_ms, mut peak_flops) = (Vec::new(), 0);
     let train_start = host.now_ms();
     let mut first_step_ms = f64::NAN;
     for i in 0..warmup + measured {
@@ -136,6 +144,11 @@ pub async fn run_case<H: Host>(
             warmup_ms.push(elapsed);
         } else {
             step_ms.push(elapsed);
+            let start = host.now_ms();
+            if let Some(flops) = trainer.peak_slice() {
+                peak_ms.push(host.now_ms() - start);
+                peak_flops = flops;
+            }
         }
         host.between_steps().await;
     }
@@ -162,6 +175,8 @@ pub async fn run_case<H: Host>(
         train_ms,
         epochs: spec.epochs,
         dataset_bytes: trainer.dataset_bytes() as u64,
+        peak_flops,
+        peak_ms,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Training throughput: step time, samples/s, GFLOP/s, cold start, setup, loss and validation
-//! accuracy, from the probe's raw per-step times.
+//! accuracy, from the probe's raw per-step times; for a `gemm` product, also the multiply-add
+//! limit timed after each step (`peak_compute`) and the product's share of it (`peak_share`).
 
 use super::Meter;
 use crate::plan::Case;
@@ -76,6 +77,29 @@ impl Meter for Throughput {
             ));
         }
         let mut smp = samples(id, "step_time", "warmup", &r.warmup_ms);
+        // A product timed next to the multiply-add limit loop (`gemm`): its share of the limit,
+        // step by step, so a drift in the machine's speed between cases cancels out.
+        if r.peak_flops > 0 && !r.peak_ms.is_empty() && r.peak_ms.len() == step.len() {
+            let limit: Vec<f64> = r
+                .peak_ms
+                .iter()
+                .map(|ms| r.peak_flops as f64 / ms / 1e6)
+                .collect();
+            let share: Vec<f64> = gflops
+                .iter()
+                .zip(&limit)
+                .map(|(g, l)| 100.0 * g / l)
+                .collect();
+            recs.push(Record::measured(
+                info,
+                "peak_compute",
+                "GFLOP/s",
+                false,
+                &limit,
+            ));
+            recs.push(Record::measured(info, "peak_share", "%", false, &share));
+            smp.extend(samples(id, "peak_share", "measured", &share));
+        }
         smp.extend(samples(id, "step_time", "measured", step));
         smp.extend(samples(
             id,

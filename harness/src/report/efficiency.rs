@@ -105,6 +105,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
     );
     let (tp, labels) = collect(runs, "throughput");
     let (gf, _) = collect(runs, "compute");
+    let (shares, _) = collect(runs, "peak_share");
     let mut any = false;
 
     // Probe vs its peer: same engine, context and workload. The native targets fold into one
@@ -187,11 +188,26 @@ pub(super) fn section(runs: &[Run]) -> Section {
     for ((p, (_, size)), backends) in &folded {
         // Natively the 4-lane loop is not the limit: the kernels use AVX2 and FMA where present.
         let peak = peaks.get(p).filter(|_| p.1 != "native");
-        let frac = |b: &str| match (backends.get(b), peak) {
-            (Some((a, _)), Some(pk)) if size != "peak" => {
-                format!("{:.0}%", 100.0 * a.median / pk.median)
+        // The share measured step by step against `peak` in the same case where the run has
+        // it (`peak_share`); else this case's median over the separate `peak` case's.
+        let frac = |b: &str| {
+            if size == "peak" || p.1 == "native" {
+                return "–".into();
             }
-            _ => "–".into(),
+            let job = (String::from("gemm"), size.clone());
+            if let Some((a, _)) = shares.get(&(p.clone(), job)).and_then(|m| m.get(b)) {
+                return if a.n < 2 {
+                    format!("{:.0}%", a.median)
+                } else {
+                    format!("{:.0}% [{:.0}–{:.0}]", a.median, a.ci_low, a.ci_high)
+                };
+            }
+            match (backends.get(b), peak) {
+                (Some((a, _)), Some(pk)) => {
+                    format!("{:.0}% (vs the peak case)", 100.0 * a.median / pk.median)
+                }
+                _ => "–".into(),
+            }
         };
         let cell = |b: &str| {
             backends
@@ -244,9 +260,13 @@ pub(super) fn section(runs: &[Run]) -> Section {
         s.para(format!(
             "The matrix product alone (`gemm` MxKxN, -tn: A transposed) in GFLOP/s, against \
              `peak`, the inner loop of a 4x8 register-blocked GEMM on L1-resident panels with \
-             4-lane multiply and add (wasm SIMD128, which has no fused multiply-add). Natively \
-             the same loop runs on SSE, which the native kernels outrun with AVX2 and FMA, so no \
-             fraction is given there. Measured limits: {}.",
+             4-lane multiply and add (wasm SIMD128, which has no fused multiply-add). The share \
+             of peak is the median, with its CI, of each step's rate over that of a `peak` loop \
+             run right after it in the same case, so both see the machine at the same moment; \
+             where a run has no such pairs, the case's median over the separate `peak` case's \
+             (which a shared machine's drifting speed can skew). Natively the same loop runs on \
+             SSE, which the native kernels outrun with AVX2 and FMA, so no fraction is given \
+             there. Limits of the `peak` cases: {}.",
             if limits.is_empty() {
                 "none in these runs".to_string()
             } else {

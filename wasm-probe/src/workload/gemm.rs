@@ -14,6 +14,11 @@
 //!   cases: what a SIMD128 GEMM reaches at best on this engine (wasm SIMD128 has no fused
 //!   multiply-add); natively the same 4-lane limit without FMA or AVX.
 //!
+//! - After each measured step of a product, the measurement loop runs one `peak` step too and
+//!   times it apart (`Trainer::peak_slice`): the product's share of the limit per step, with both
+//!   timed within milliseconds of each other, holds where the machine's speed drifts between
+//!   cases (a shared VM's does by up to 1.8x from one second to the next).
+//!
 //! "Accuracy" checks the result: for a product, the share of all entries of C within
 //! 1e-3·Σ|a||b| of an f64 reference computed here; for `peak`, the share of accumulator (0, 0)'s
 //! lanes that scalar floats, in the same order, reproduce bit for bit.
@@ -235,6 +240,17 @@ impl Trainer for Gemm {
 
     fn dataset_bytes(&self) -> usize {
         (self.a.len() + self.b.len()) * 4
+    }
+
+    /// A product is read against `peak` run right after each of its steps, in the same case.
+    fn peak_slice(&mut self) -> Option<u64> {
+        match self.shape {
+            GemmShape::Product { .. } => {
+                std::hint::black_box(peak(PEAK_ITERS, self.seed));
+                Some(GemmShape::Peak.flops_per_step())
+            }
+            GemmShape::Peak => None,
+        }
     }
 }
 

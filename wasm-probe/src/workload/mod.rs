@@ -68,7 +68,10 @@ impl Optimizer {
 
     fn init(&self) -> burn::optim::ModuleOptimizer {
         match self {
-            Optimizer::Adam => burn::optim::AdamConfig::new().with_epsilon(1e-7).init(),
+            // burn's Adam, fused into one pass on the CPU backends (crate::optim).
+            Optimizer::Adam => {
+                burn::optim::ModuleOptimizer::from(crate::optim::FusedAdam::new(0.9, 0.999, 1e-7))
+            }
             Optimizer::RmsProp => burn::optim::RmsPropConfig::new()
                 .with_alpha(0.9)
                 .with_momentum(0.0)
@@ -415,6 +418,12 @@ pub trait Trainer {
     fn accuracy(&self) -> Tensor<1>;
     fn steps_per_epoch(&self) -> usize;
     fn dataset_bytes(&self) -> usize;
+    /// Runs the engine's multiply-add limit loop once, for a workload whose rate is read
+    /// against it, and returns the FLOPs it did. The measurement loop times it right after each
+    /// measured step, so both see the same moment's share of the machine.
+    fn peak_slice(&mut self) -> Option<u64> {
+        None
+    }
 }
 
 /// A network a `Fit` can train: batch of flat samples in, logits out.
@@ -429,7 +438,9 @@ pub trait Net: Module {
 
 /// The generic training loop state: model, Adam, data, and a seeded batch order.
 struct Fit<M: Net> {
-    model: M,
+    /// Taken out for the optimizer step, so the parameters it updates are not shared with a
+    /// clone (the fused Adam then moves their buffers instead of copying them).
+    model: Option<M>,
     optim: burn::optim::ModuleOptimizer,
     loss: burn::nn::loss::CrossEntropyLoss,
     data: Dataset,
@@ -445,7 +456,7 @@ impl<M: Net> Fit<M> {
     fn new(model: M, data: Dataset, w: &Workload, device: &Device, seed: u64) -> Self {
         let order: Vec<usize> = (0..data.train_len()).collect();
         let mut fit = Fit {
-            model,
+            model: Some(model),
             optim: w.optimizer.init(),
             loss: burn::nn::loss::CrossEntropyLossConfig::new().init(device),
             data,
@@ -487,15 +498,23 @@ impl<M: Net> Fit<M> {
 impl<M: Net> Trainer for Fit<M> {
     fn step(&mut self) -> Tensor<1> {
         let (x, y) = self.batch_tensors();
-        let logits = self.model.forward_train(x, &mut self.rng);
+        let model = self
+            .model
+            .take()
+            .expect("the model is back after every step");
+        let logits = model.forward_train(x, &mut self.rng);
         let loss = self.loss.forward(logits, y);
-        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self.optim.step(self.lr, self.model.clone(), grads);
+        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
+        self.model = Some(self.optim.step(self.lr, model, grads));
         loss.detach()
     }
 
     fn accuracy(&self) -> Tensor<1> {
-        let model = self.model.valid();
+        let model = self
+            .model
+            .as_ref()
+            .expect("the model is back after every step")
+            .valid();
         let f = self.data.features;
         let n = self.data.valid_len();
         if n == 0 {
