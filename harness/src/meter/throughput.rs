@@ -116,3 +116,71 @@ impl Meter for Throughput {
         (recs, smp)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::Meters;
+    use crate::record::Status;
+
+    fn gemm(size: &str) -> Case {
+        Case {
+            id: format!("gemm/{size}/native-ndarray/ndarray/main/r1"),
+            workload: "gemm".into(),
+            size: size.into(),
+            target: "native-ndarray".into(),
+            backend: "ndarray".into(),
+            simd: None,
+            context: "main".into(),
+            repetition: 1,
+            seed: 7,
+            warmup: 1,
+            steps: 4,
+            epochs: None,
+            timeout_s: 60,
+            meters: vec!["throughput".into()],
+            classes: None,
+            samples_per_class: None,
+            fault: None,
+        }
+    }
+
+    fn records(case: &Case) -> (Vec<Record>, Vec<Sample>) {
+        let r = wasm_probe::measure::run_native(&case.spec())
+            .unwrap()
+            .unwrap();
+        let outcome = Outcome {
+            status: Status::Ok,
+            message: String::new(),
+            result: Some(r),
+            peak_rss_bytes: None,
+            page: serde_json::Value::Null,
+            engine: "native".into(),
+            engine_version: String::new(),
+        };
+        crate::runner::records_for("t", case, &outcome, &Meters::with_cap(case, None))
+    }
+
+    #[test]
+    fn a_gemm_product_is_read_against_peak_step_by_step() {
+        let case = gemm("16x1280x100");
+        let (recs, samples) = records(&case);
+        let med = |m: &str| {
+            recs.iter()
+                .find(|r| r.metric == m)
+                .and_then(|r| r.summary.as_ref())
+                .map(|s| s.median)
+                .unwrap_or_else(|| panic!("no {m} record"))
+        };
+        assert!(med("peak_compute") > 0.1, "{}", med("peak_compute"));
+        // Natively the kernel's AVX2 and FMA outrun the 4-lane loop, but not tenfold.
+        let share = med("peak_share");
+        assert!(share > 1.0 && share < 1000.0, "{share}%");
+        let shares = samples.iter().filter(|s| s.metric == "peak_share").count();
+        assert_eq!(shares, 4, "one share per measured step");
+        // `peak` itself is the limit, not read against one.
+        let (recs, _) = records(&gemm("peak"));
+        assert!(recs.iter().any(|r| r.metric == "compute"));
+        assert!(!recs.iter().any(|r| r.metric.starts_with("peak_")));
+    }
+}
