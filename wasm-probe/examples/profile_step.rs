@@ -1,6 +1,8 @@
 //! Trains one workload natively (burn + ndarray) for N steps and prints ms/step, for a profiler
 //! (`perf record --call-graph dwarf`):
 //! `cargo run --release -p wasm-probe --example profile_step -- mlp 30m 20`.
+//! gapbench's native cases run on mimalloc, which keeps freed memory; to see the same here on
+//! glibc, set `GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295`.
 use std::time::Instant;
 use wasm_probe::workload::{Workload, WorkloadSpec};
 

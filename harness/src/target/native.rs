@@ -18,13 +18,6 @@ impl NativeTarget {
     }
 }
 
-/// glibc malloc serves blocks over 32 MiB (an MLP 30m layer's weights, gradient and moments) with
-/// fresh `mmap`s and unmaps them when freed, so every step page-faults its tensors in again: a
-/// sixth of an MLP 30m step (perf; README "Native burn vs TF-Keras"). The case process keeps
-/// freed memory for reuse instead, as TensorFlow's own allocator does. Wasm's allocator never
-/// returns memory, so the wasm probe has no such cost. A `GLIBC_TUNABLES` of the user's wins.
-const KEEP_FREED_MEMORY: &str = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295";
-
 /// The engine version recorded for native cases: the compiler and burn.
 pub fn engine_version() -> String {
     format!("{}; burn 0.22.1", env!("GAPBENCH_RUSTC_VERSION"))
@@ -56,9 +49,6 @@ impl Target for NativeTarget {
         };
         let mut cmd = Command::new(exe);
         cmd.arg("native-case");
-        if std::env::var_os("GLIBC_TUNABLES").is_none() {
-            cmd.env("GLIBC_TUNABLES", KEEP_FREED_MEMORY);
-        }
         let started = child::run(cmd, &input, Duration::from_secs(case.timeout_s), watch);
         child::reply_outcome(started, "the case process", "native", &version)
     }
