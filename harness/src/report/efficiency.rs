@@ -185,7 +185,8 @@ pub(super) fn section(runs: &[Run]) -> Section {
         "flex",
         "of peak (ndarray, flex)",
     ]);
-    for ((p, (_, size)), backends) in &folded {
+    for (key, backends) in &folded {
+        let (p, (_, size)) = key;
         // Natively the 4-lane loop is not the limit: the kernels use AVX2 and FMA where present.
         let peak = peaks.get(p).filter(|_| p.1 != "native");
         // The share measured step by step against `peak` in the same case where the run has
@@ -194,8 +195,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
             if size == "peak" || p.1 == "native" {
                 return "–".into();
             }
-            let job = (String::from("gemm"), size.clone());
-            if let Some((a, _)) = shares.get(&(p.clone(), job)).and_then(|m| m.get(b)) {
+            if let Some((a, _)) = shares.get(key).and_then(|m| m.get(b)) {
                 return if a.n < 2 {
                     format!("{:.0}%", a.median)
                 } else {

@@ -4,7 +4,7 @@
 //! it is an optional peer (`pip install tensorflow-cpu`), not something CI installs.
 
 use super::{CaseWatch, Outcome, Target, child};
-use crate::plan::Case;
+use crate::plan::{Case, native_backend};
 use crate::record::Status;
 use std::process::Command;
 use std::time::Duration;
@@ -52,7 +52,7 @@ impl Target for KerasTarget {
             return skip;
         }
         let mut spec = case.spec();
-        spec.backend = "keras".into();
+        spec.backend = native_backend(self.name()).unwrap_or("keras").into();
         let input = serde_json::to_vec(&spec).expect("a case spec serializes");
         let mut cmd = Command::new(&self.python);
         cmd.arg("-c").arg(RUNNER);
