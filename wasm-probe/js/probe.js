@@ -50,9 +50,29 @@ export function failure(mod, err) {
   try { panic = mod ? mod.last_panic() : null; } catch (_) { /* the instance is gone */ }
   // last_panic() also reports an allocation that failed (Rust aborts on those without a panic).
   const said = panic && panic.startsWith("memory allocation of ") ? panic : `panic: ${panic}`;
-  const message = panic ? `${text} (${said})` : text;
+  // A trap Rust said nothing about (an engine's bounds check, say): name where it happened.
+  const frames = panic ? [] : wasmFrames(err);
+  const where = frames.length ? ` [in ${frames.join(" < ")}]` : "";
+  const message = panic ? `${text} (${said})` : `${text}${where}`;
   const oom = /memory allocation|out of memory|capacity overflow|Out of memory|RangeError.*(memory|allocation)|could not allocate/i.test(message);
   return { status: oom ? "oom" : "failed", message };
+}
+
+// The innermost `n` wasm functions on an error's stack, by the names of the probe's name section,
+// in any engine's format: V8 `at NAME (wasm://...wasm-function[7]:0x1f)`, SpiderMonkey
+// `NAME@URL:wasm-function[7]:0x1f`, JavaScriptCore `<?>.wasm-function[NAME]@[wasm code]`.
+export function wasmFrames(err, n = 4) {
+  const stack = err && typeof err.stack === "string" ? err.stack : "";
+  const names = [];
+  for (const line of stack.split("\n")) {
+    if (!line.includes("wasm-function[")) continue;
+    const jsc = /wasm-function\[([^\]]+)\]@\[wasm code\]/.exec(line);
+    let name = jsc ? jsc[1] : line.trim().replace(/^at /, "").replace(/ \(wasm:.*$|@.*$/, "");
+    if (name.length > 100) name = `${name.slice(0, 97)}...`;
+    names.push(name);
+    if (names.length === n) break;
+  }
+  return names;
 }
 
 // The build a case runs on: WebGPU has its own (burn's wgpu stack); the others pick by SIMD.
