@@ -163,6 +163,10 @@ fn report_of_a_real_run_renders_offline_in_chromium() {
     for section in ["Environment", "Browser/native gap", "Teachable Machine"] {
         assert!(md.contains(section), "{section} in report.md");
     }
+    assert!(
+        md.contains("| engine settings |"),
+        "the engine settings from the environment"
+    );
     assert!(md.contains("chromium "), "the engine and its version");
     assert!(md.contains(" n="), "figures carry n");
 

@@ -28,6 +28,24 @@ pub struct Manifest {
     /// The memory cap every case ran under (PSS of its process tree; `--memory-cap`).
     #[serde(default)]
     pub memory_cap_bytes: Option<u64>,
+    /// Engine settings from the environment the browsers and Node.js inherit (`JSC_*`, `MOZ_*`,
+    /// `WEBKIT_*`, `NODE_OPTIONS`), as `NAME=value`: a run with any of them did not measure the
+    /// engines as shipped, and the report says so.
+    #[serde(default)]
+    pub engine_env: Vec<String>,
+}
+
+/// The variables of `vars` that change how an engine runs, sorted, as `NAME=value`.
+pub fn engine_env(vars: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut out: Vec<String> = vars
+        .into_iter()
+        .filter(|(k, _)| {
+            ["JSC_", "MOZ_", "WEBKIT_"].iter().any(|p| k.starts_with(p)) || k == "NODE_OPTIONS"
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    out.sort();
+    out
 }
 
 fn first_match(path: &str, key: &str) -> Option<String> {
@@ -94,6 +112,9 @@ impl Manifest {
             cases_planned: planned,
             cases_done: 0,
             memory_cap_bytes: None,
+            engine_env: engine_env(std::env::vars_os().filter_map(|(k, v)| {
+                Some((k.into_string().ok()?, v.to_string_lossy().into_owned()))
+            })),
         }
     }
 
@@ -139,4 +160,30 @@ pub fn now_utc() -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_env_keeps_engine_settings_only() {
+        let vars = [
+            ("PATH", "/bin"),
+            ("JSC_useWasmIPInt", "false"),
+            ("NODE_OPTIONS", "--max-old-space-size=4096"),
+            ("MOZ_LOG", "wasm:5"),
+            ("HOME", "/root"),
+            ("XJSC_no", "1"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(
+            engine_env(vars),
+            [
+                "JSC_useWasmIPInt=false",
+                "MOZ_LOG=wasm:5",
+                "NODE_OPTIONS=--max-old-space-size=4096"
+            ]
+        );
+    }
 }

@@ -369,7 +369,7 @@ fn environment(runs: &[Run]) -> Section {
     header.extend(runs.iter().map(|r| r.manifest.run_id.clone()));
     let mut t = Table::new(&header);
     type Field = (&'static str, fn(&Manifest) -> String);
-    let fields: [Field; 15] = [
+    let fields: [Field; 16] = [
         ("scenario", |m| m.scenario.clone()),
         ("host CPU", |m| m.host_cpu.clone()),
         ("cores", |m| m.cores.to_string()),
@@ -384,6 +384,13 @@ fn environment(runs: &[Run]) -> Section {
         ("rustc", |m| m.rustc.clone()),
         ("burn", |m| m.burn.clone()),
         ("native threads", |m| m.native_threads.to_string()),
+        ("engine settings", |m| {
+            if m.engine_env.is_empty() {
+                "none from the environment".into()
+            } else {
+                m.engine_env.join(" ")
+            }
+        }),
         ("started", |m| m.started.clone()),
         ("ended", |m| {
             m.ended.clone().unwrap_or_else(|| "(not finished)".into())
