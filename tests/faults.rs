@@ -52,7 +52,7 @@ fn killed_renderer_is_a_crash_and_the_next_case_runs() {
     let out = dir.join("out");
     let mark_value = format!("faults-{}", std::process::id());
     let mark = format!("GAPBENCH_TEST_MARK={mark_value}");
-    let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+    let child = common::gapbench()
         .args(["run", "--quiet", "--out"])
         .arg(&out)
         .arg(&scenario)
@@ -157,7 +157,7 @@ impl Run {
     fn start(dir: &Path, args: &[&str], name: &str) -> Run {
         let out = dir.join("out");
         let mark_value = format!("{name}-{}-{:?}", std::process::id(), Instant::now());
-        let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        let child = common::gapbench()
             .args(["run", "--quiet", "--out"])
             .arg(&out)
             .args(args)

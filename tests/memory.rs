@@ -15,7 +15,7 @@ use harness::meter::Meters;
 use harness::plan::Case;
 use harness::record::{Status, read_records};
 use harness::target::{TargetOptions, open};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 fn case(target: &str, fault: Option<&str>) -> Case {
@@ -157,7 +157,7 @@ meters = ["memory"]
     )
     .unwrap();
     let out_root = dir.join("results");
-    let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+    let child = common::gapbench()
         .args(["run", "--quiet", "--memory-cap", "1GiB", "--out"])
         .arg(&out_root)
         .arg(&scenario)
