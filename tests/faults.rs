@@ -398,6 +398,15 @@ timeout_s = 600
 /// case's records are untouched, the second is `crashed` with a message holding `expect`, the
 /// third is measured, and nothing is left running.
 fn kill_mid_case(engine: &'static str, what: &str, pick: fn(&str, &str) -> bool, expect: &str) {
+    common::retry_on_jsc_trap(engine, || kill_mid_case_once(engine, what, pick, expect));
+}
+
+fn kill_mid_case_once(
+    engine: &'static str,
+    what: &str,
+    pick: fn(&str, &str) -> bool,
+    expect: &str,
+) {
     let _serial = serial();
     let dir = temp_dir(&format!("{what}-{engine}"));
     let scenario = dir.join("s.toml");
@@ -496,6 +505,19 @@ fn injected(engine: &str, fault: &str, timeout_s: u64, status: Status, expect: &
 
 /// `injected` with more `gapbench run` flags.
 fn injected_with(
+    engine: &str,
+    fault: &str,
+    timeout_s: u64,
+    status: Status,
+    expect: &str,
+    flags: &[&str],
+) {
+    common::retry_on_jsc_trap(engine, || {
+        injected_once(engine, fault, timeout_s, status, expect, flags)
+    });
+}
+
+fn injected_once(
     engine: &str,
     fault: &str,
     timeout_s: u64,
@@ -606,6 +628,10 @@ fn ctrl_c_in_webkit_keeps_records_cleans_up_and_resume_finishes_the_rest() {
 
 /// Ctrl-C in the middle of the second of three cases on `engine`, then `--resume`.
 fn ctrl_c(engine: &'static str) {
+    common::retry_on_jsc_trap(engine, || ctrl_c_once(engine));
+}
+
+fn ctrl_c_once(engine: &'static str) {
     let _serial = serial();
     let dir = temp_dir(&format!("sigint-{engine}"));
     let scenario = dir.join("s.toml");

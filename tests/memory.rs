@@ -44,8 +44,8 @@ fn case(target: &str, fault: Option<&str>) -> Case {
 }
 
 /// Peak PSS (MiB) of one case in a fresh browser, and its outcome's status and message.
-/// WebKit is launched again (twice at most) when JavaScriptCore's spurious wasm trap stops the
-/// case: this test opens the target in-process, where `common::JSC_WORKAROUND` is not set.
+/// WebKit is launched again (twice at most) when JavaScriptCore's spurious wasm trap
+/// (`common::JSC_TRAP`) stops the case.
 fn peak_pss(target: &str, fault: Option<&str>) -> Result<(f64, Option<f64>), String> {
     let c = case(target, fault);
     let mut tries = 0;
@@ -59,7 +59,7 @@ fn peak_pss(target: &str, fault: Option<&str>) -> Result<(f64, Option<f64>), Str
         if target == "webkit"
             && tries < 3
             && outcome.status == Status::Failed
-            && outcome.message.contains("Out of bounds memory access")
+            && outcome.message.contains(common::JSC_TRAP)
         {
             eprintln!(
                 "warning: webkit: {} (JSC's intermittent trap); launching again",
