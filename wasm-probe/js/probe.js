@@ -53,9 +53,9 @@ export function failure(mod, err) {
   // A trap Rust said nothing about (an engine's bounds check, say): name where it happened.
   const frames = panic ? [] : wasmFrames(err);
   const where = frames.length ? ` [in ${frames.join(" < ")}]` : "";
-  const message = panic ? `${text} (${said})` : `${text}${where}`;
+  const message = panic ? `${text} (${said})` : text;
   const oom = /memory allocation|out of memory|capacity overflow|Out of memory|RangeError.*(memory|allocation)|could not allocate/i.test(message);
-  return { status: oom ? "oom" : "failed", message };
+  return { status: oom ? "oom" : "failed", message: `${message}${where}` };
 }
 
 // The innermost `n` wasm functions on an error's stack, by the names of the probe's name section,
