@@ -116,7 +116,7 @@ fn browser_smoke() {
             continue;
         };
         let r = &row.record;
-        // JavaScriptCore now and then traps a wasm store that is in bounds (`common::JSC_TRAP`,
+        // JavaScriptCore now and then traps a wasm access that is in bounds (`common::JSC_TRAP`,
         // about 1% of cases): one such case is reported, not failed; two fail this try, and
         // `retry_on_jsc_trap` runs the whole smoke again.
         if r.status == Status::Failed
