@@ -9,6 +9,7 @@ use common::{
     assert_no_problems, assert_nothing_left, assert_run_ok, median, repo, run_dir, temp_dir,
 };
 use harness::record::{ReadRecord, Status, read_records};
+use std::process::Command;
 use std::time::Duration;
 
 fn is_browser(target: &str) -> bool {
@@ -65,7 +66,7 @@ fn browser_smoke() {
     let out = temp_dir("browser-smoke");
     let mark_value = format!("browser-smoke-{}", std::process::id());
     let mark = format!("GAPBENCH_TEST_MARK={mark_value}");
-    let child = common::gapbench()
+    let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
         .args(["run", "--quiet", "--out"])
         .arg(&out)
         .arg(&scenario)
@@ -120,8 +121,7 @@ fn browser_smoke() {
         // about 1% of cases): one such case is reported, not failed; two fail this try, and
         // `retry_on_jsc_trap` runs the whole smoke again.
         if r.status == Status::Failed
-            && case.target == "webkit"
-            && r.message.contains(common::JSC_TRAP)
+            && common::is_jsc_trap(&case.target, &r.message)
             && jsc_traps == 0
         {
             jsc_traps += 1;

@@ -52,7 +52,7 @@ fn killed_renderer_is_a_crash_and_the_next_case_runs() {
     let out = dir.join("out");
     let mark_value = format!("faults-{}", std::process::id());
     let mark = format!("GAPBENCH_TEST_MARK={mark_value}");
-    let child = common::gapbench()
+    let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
         .args(["run", "--quiet", "--out"])
         .arg(&out)
         .arg(&scenario)
@@ -157,7 +157,7 @@ impl Run {
     fn start(dir: &Path, args: &[&str], name: &str) -> Run {
         let out = dir.join("out");
         let mark_value = format!("{name}-{}-{:?}", std::process::id(), Instant::now());
-        let child = common::gapbench()
+        let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
             .args(["run", "--quiet", "--out"])
             .arg(&out)
             .args(args)
@@ -513,42 +513,31 @@ fn injected_with(
     flags: &[&str],
 ) {
     common::retry_on_jsc_trap(engine, || {
-        injected_once(engine, fault, timeout_s, status, expect, flags)
+        let _serial = serial();
+        let dir = temp_dir(&format!("inject-{}-{engine}", fault.replace(':', "-")));
+        let scenario = dir.join("s.toml");
+        std::fs::write(&scenario, faulted_middle(engine, fault, timeout_s)).unwrap();
+        let mut args = flags.to_vec();
+        args.push(scenario.to_str().unwrap());
+        let run = Run::start(&dir, &args, "run");
+        let out = run.out.clone();
+        let (code, printed, pid, mark) = run.finish("run", Duration::from_secs(1200));
+        assert_eq!(code, Some(0), "{printed}");
+        let rows = rows_so_far(&out);
+        let cases = case_rows(&rows);
+        let all = describe(&cases);
+        assert_eq!(cases.len(), 3, "{all}");
+        assert!(cases[1].case.case_id.starts_with("mlp/0.3m/"), "{all}");
+        assert_measured(&rows, &cases[0].case.case_id);
+        assert_eq!(cases[1].status, status, "{all}");
+        assert!(
+            cases[1].message.contains(expect),
+            "`{expect}` not in: {all}"
+        );
+        assert_measured(&rows, &cases[2].case.case_id);
+        assert_nothing_left(pid, Some(&mark), NOTHING_LEFT_GRACE);
+        let _ = std::fs::remove_dir_all(&dir);
     });
-}
-
-fn injected_once(
-    engine: &str,
-    fault: &str,
-    timeout_s: u64,
-    status: Status,
-    expect: &str,
-    flags: &[&str],
-) {
-    let _serial = serial();
-    let dir = temp_dir(&format!("inject-{}-{engine}", fault.replace(':', "-")));
-    let scenario = dir.join("s.toml");
-    std::fs::write(&scenario, faulted_middle(engine, fault, timeout_s)).unwrap();
-    let mut args = flags.to_vec();
-    args.push(scenario.to_str().unwrap());
-    let run = Run::start(&dir, &args, "run");
-    let out = run.out.clone();
-    let (code, printed, pid, mark) = run.finish("run", Duration::from_secs(1200));
-    assert_eq!(code, Some(0), "{printed}");
-    let rows = rows_so_far(&out);
-    let cases = case_rows(&rows);
-    let all = describe(&cases);
-    assert_eq!(cases.len(), 3, "{all}");
-    assert!(cases[1].case.case_id.starts_with("mlp/0.3m/"), "{all}");
-    assert_measured(&rows, &cases[0].case.case_id);
-    assert_eq!(cases[1].status, status, "{all}");
-    assert!(
-        cases[1].message.contains(expect),
-        "`{expect}` not in: {all}"
-    );
-    assert_measured(&rows, &cases[2].case.case_id);
-    assert_nothing_left(pid, Some(&mark), NOTHING_LEFT_GRACE);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

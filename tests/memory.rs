@@ -15,7 +15,7 @@ use harness::meter::Meters;
 use harness::plan::Case;
 use harness::record::{Status, read_records};
 use harness::target::{TargetOptions, open};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn case(target: &str, fault: Option<&str>) -> Case {
@@ -56,10 +56,9 @@ fn peak_pss(target: &str, fault: Option<&str>) -> Result<(f64, Option<f64>), Str
         let mut outcome = t.run(&c, &mut meters);
         t.close();
         meters.apply_verdict(&mut outcome);
-        if target == "webkit"
-            && tries < 3
+        if tries < 3
             && outcome.status == Status::Failed
-            && outcome.message.contains(common::JSC_TRAP)
+            && common::is_jsc_trap(target, &outcome.message)
         {
             eprintln!(
                 "warning: webkit: {} (JSC's intermittent trap); launching again",
@@ -175,7 +174,7 @@ meters = ["memory"]
     )
     .unwrap();
     let out_root = dir.join("results");
-    let child = common::gapbench()
+    let child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
         .args(["run", "--quiet", "--memory-cap", "1GiB", "--out"])
         .arg(&out_root)
         .arg(&scenario)

@@ -8,6 +8,7 @@ mod common;
 
 use common::{run_dir, temp_dir};
 use harness::record::{Record, Status, read_records};
+use std::process::Command;
 
 const ENGINES: [&str; 3] = ["chromium", "firefox", "webkit"];
 
@@ -68,7 +69,7 @@ fn page_meters_measure_in_every_engine() {
     let out = temp_dir("page-meters");
     let scenario = out.join("page-meters.toml");
     std::fs::write(&scenario, SCENARIO).unwrap();
-    let o = common::gapbench()
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
         .args(["run", "--quiet", "--out"])
         .arg(out.join("runs"))
         .arg(&scenario)

@@ -8,13 +8,14 @@ mod common;
 
 use common::{assert_no_problems, assert_run_ok, median, repo, run_dir, temp_dir};
 use harness::record::{Status, read_records};
+use std::process::Command;
 
 #[test]
 #[ignore = "builds the WebGPU probe bundle, ~30 min on 2 cores: run with --ignored"]
 fn webgpu_cases_are_ok_or_skipped_with_a_reason() {
     let scenario = repo().join("scenarios/webgpu.toml");
     let out = temp_dir("webgpu");
-    let o = common::gapbench()
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
         .args(["run", "--quiet", "--out"])
         .arg(&out)
         .arg(&scenario)

@@ -19,6 +19,11 @@ pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
 /// wasm trap").
 pub const JSC_TRAP: &str = "Out of bounds memory access";
 
+/// Whether `engine` said JavaScriptCore's spurious trap (`JSC_TRAP`) in `message`.
+pub fn is_jsc_trap(engine: &str, message: &str) -> bool {
+    engine == "webkit" && message.contains(JSC_TRAP)
+}
+
 /// Run a test body that drives `engine`; when it fails because a WebKit case hit JavaScriptCore's
 /// spurious trap (the failure's message quotes it), run it again, 3 tries in all, saying so. Any
 /// other failure stands, and so does the trap in every other engine. The tests check the harness;
@@ -34,17 +39,12 @@ pub fn retry_on_jsc_trap(engine: &str, body: impl Fn()) {
             .cloned()
             .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
-        if engine == "webkit" && attempt < TRIES && said.contains(JSC_TRAP) {
+        if attempt < TRIES && is_jsc_trap(engine, &said) {
             eprintln!("warning: try {attempt} hit JavaScriptCore's spurious wasm trap; again");
             continue;
         }
         std::panic::resume_unwind(e);
     }
-}
-
-/// `gapbench`, the binary under test.
-pub fn gapbench() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gapbench"))
 }
 
 /// The workspace root.
