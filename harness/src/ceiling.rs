@@ -219,7 +219,7 @@ pub fn search_samples(base: &Case, run: &mut dyn FnMut(&Case) -> Outcome) -> Cei
     let mut p = start;
     if try_one(p, &mut ceiling) {
         lo = Some(p);
-        while ceiling.trials < MAX_TRIALS && p < MAX_PER_CLASS {
+        while !crate::interrupt::interrupted() && ceiling.trials < MAX_TRIALS && p < MAX_PER_CLASS {
             p *= 2;
             if try_one(p, &mut ceiling) {
                 lo = Some(p);
@@ -230,7 +230,7 @@ pub fn search_samples(base: &Case, run: &mut dyn FnMut(&Case) -> Outcome) -> Cei
         }
     } else {
         hi = Some(p);
-        while ceiling.trials < MAX_TRIALS && p > 2 {
+        while !crate::interrupt::interrupted() && ceiling.trials < MAX_TRIALS && p > 2 {
             p /= 2;
             if try_one(p, &mut ceiling) {
                 lo = Some(p);
@@ -242,7 +242,10 @@ pub fn search_samples(base: &Case, run: &mut dyn FnMut(&Case) -> Outcome) -> Cei
     let last_fail = ceiling.stop.clone();
     if let (Some(mut l), Some(mut h)) = (lo, hi) {
         let mut stop = last_fail;
-        while ceiling.trials < MAX_TRIALS && (h as f64) > (l as f64) * (1.0 + PRECISION) {
+        while !crate::interrupt::interrupted()
+            && ceiling.trials < MAX_TRIALS
+            && (h as f64) > (l as f64) * (1.0 + PRECISION)
+        {
             let mid = l + (h - l) / 2;
             if mid == l {
                 break;
@@ -284,6 +287,10 @@ pub fn search_model(
         trials: 0,
     };
     for size in sizes.iter().take(MAX_TRIALS) {
+        // Ctrl-C: no further trial (the runner records nothing of an interrupted cell).
+        if crate::interrupt::interrupted() {
+            break;
+        }
         let case = model_trial(base, size);
         let outcome = run(&case);
         ceiling.trials += 1;

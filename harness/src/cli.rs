@@ -259,6 +259,7 @@ pub fn main(cli: Cli) -> i32 {
                     if let Err(e) = crate::interrupt::install() {
                         eprintln!("warning: {e}");
                     }
+                    crate::proc::sweep_at_start();
                     match crate::runner::run(scenario.as_deref().unwrap_or(std::path::Path::new("")), &opts) {
                         Ok(report) if report.interrupted => {
                             crate::runner::print_summary(&report);

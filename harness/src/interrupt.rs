@@ -1,82 +1,103 @@
-//! Ctrl-C (SIGINT) and SIGTERM during `gapbench run`: the run stops cleanly instead of dying with
-//! browsers, drivers and Xvfb still running.
+//! Ctrl-C (SIGINT), SIGTERM, SIGHUP and SIGQUIT during `gapbench run`: the run stops cleanly
+//! instead of dying with browsers, drivers and Xvfb still running.
 //!
-//! A watcher thread (signal-hook) sets a flag and at once kills every process this run started:
-//! our descendants (native and Node case processes, WebDriver servers, Xvfb) and every process
-//! carrying one of our `GAPBENCH_BROWSER_TAG` tags or profile directories (browsers re-parent
-//! themselves). The case in flight then ends quickly; the runner sees the flag, does not record
-//! that case (so `--resume` runs it again), closes the targets, writes the manifest and exits
-//! with 130. Records of finished cases are already on disk (flushed per case). If the runner has
-//! not finished 30 s later, or a second signal comes, the watcher kills again and exits with 130.
+//! The interrupted flag is set inside the signal handler itself (signal-hook's flag
+//! registration), so it is set before any child can be seen dead because of the signal. Children
+//! run in process groups of their own (`proc::own`), so a terminal's Ctrl-C, which goes to the
+//! foreground process group, reaches gapbench only. A watcher thread, woken by the same signals,
+//! then kills every process this run started: our descendants (native and Node case processes,
+//! WebDriver servers, Xvfb) and every process carrying one of our `GAPBENCH_BROWSER_TAG` tags or
+//! profile directories (browsers re-parent themselves). The case in flight then ends quickly; the
+//! runner sees the flag, does not record that case (so `--resume` runs it again), closes the
+//! targets, writes the manifest and exits with 130. Records of finished cases are already on disk
+//! (flushed per case). If the runner has not finished 30 s later, or a second signal comes, the
+//! watcher kills again and exits with 130.
 
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The exit code of an interrupted run (128 + SIGINT), as shells report it.
 pub const EXIT_CODE: i32 = 130;
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The signals that stop a run.
+pub const SIGNALS: [i32; 4] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGQUIT,
+];
+
+/// Set by the signal handler (`signal_hook::flag::register`).
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 static INSTALL: Once = Once::new();
 
 /// How long the runner gets to finish cleanly after the first signal.
 const GRACE: Duration = Duration::from_secs(30);
 
-/// Has SIGINT or SIGTERM arrived?
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+fn flag() -> &'static Arc<AtomicBool> {
+    INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)))
 }
 
-/// Watch for SIGINT and SIGTERM (once per process). Returns an error line if it cannot.
+/// Has SIGINT, SIGTERM, SIGHUP or SIGQUIT arrived?
+pub fn interrupted() -> bool {
+    flag().load(Ordering::SeqCst)
+}
+
+/// Handle SIGINT, SIGTERM, SIGHUP and SIGQUIT (once per process). Returns an error line if it
+/// cannot.
 pub fn install() -> Result<(), String> {
     let mut result = Ok(());
-    INSTALL.call_once(|| {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
-            Err(e) => result = Err(format!("cannot watch for Ctrl-C: {e}")),
-            Ok(mut signals) => {
-                let spawned = std::thread::Builder::new()
-                    .name("gapbench-signals".into())
-                    .spawn(move || {
-                        let mut first: Option<Instant> = None;
-                        loop {
-                            let got = signals.pending().next().is_some();
-                            if got {
-                                if first.is_some() {
-                                    kill_children();
-                                    std::process::exit(EXIT_CODE);
-                                }
-                                INTERRUPTED.store(true, Ordering::SeqCst);
-                                eprintln!(
-                                    "gapbench: interrupted; stopping the run (records so far are kept)"
-                                );
-                                kill_children();
-                                first = Some(Instant::now());
-                            }
-                            if let Some(t) = first {
-                                if t.elapsed() >= GRACE {
-                                    kill_children();
-                                    std::process::exit(EXIT_CODE);
-                                }
-                                // Anything started while the runner was winding down.
-                                kill_children();
-                            }
-                            std::thread::sleep(Duration::from_millis(100));
-                        }
-                    });
-                if let Err(e) = spawned {
-                    result = Err(format!("cannot watch for Ctrl-C: {e}"));
-                }
-            }
-        }
-    });
+    INSTALL.call_once(|| result = install_once());
     result
 }
 
-/// The processes this run started: descendants, tagged browser processes, profile users.
+fn install_once() -> Result<(), String> {
+    let why = |e: std::io::Error| format!("cannot handle Ctrl-C: {e}");
+    for sig in SIGNALS {
+        signal_hook::flag::register(sig, Arc::clone(flag())).map_err(why)?;
+    }
+    let mut signals = signal_hook::iterator::Signals::new(SIGNALS).map_err(why)?;
+    std::thread::Builder::new()
+        .name("gapbench-signals".into())
+        .spawn(move || {
+            let mut first = true;
+            for _ in signals.forever() {
+                if !first {
+                    kill_children();
+                    std::process::exit(EXIT_CODE);
+                }
+                first = false;
+                eprintln!("gapbench: interrupted; stopping the run (records so far are kept)");
+                kill_children();
+                let _ = std::thread::Builder::new()
+                    .name("gapbench-grace".into())
+                    .spawn(|| {
+                        let t = Instant::now();
+                        while t.elapsed() < GRACE {
+                            // Anything started while the runner winds down.
+                            std::thread::sleep(Duration::from_millis(100));
+                            kill_children();
+                        }
+                        std::process::exit(EXIT_CODE);
+                    });
+            }
+        })
+        .map_err(why)?;
+    Ok(())
+}
+
+/// The processes this run started: descendants, processes with our owner tag and theirs,
+/// tagged browser processes, profile users.
 pub fn children() -> Vec<u32> {
     let me = std::process::id();
-    let mut pids: Vec<u32> = crate::proc::with_descendants(&[me]);
+    let mut roots = vec![me];
+    roots.extend(crate::proc::tagged(&format!(
+        "{}={}",
+        crate::proc::OWNER_VAR,
+        crate::proc::owner_tag()
+    )));
+    let mut pids: Vec<u32> = crate::proc::with_descendants(&roots);
     for engine in ["chromium", "firefox", "webkit"] {
         let entry = format!("GAPBENCH_BROWSER_TAG=gapbench-{engine}-{me}");
         pids.extend(crate::proc::tagged(&entry));
@@ -107,17 +128,11 @@ pub fn children() -> Vec<u32> {
 /// SIGKILL everything [`children`] finds, a few rounds (browsers fork while dying).
 pub fn kill_children() {
     for _ in 0..5 {
-        let pids: Vec<String> = children().iter().map(u32::to_string).collect();
+        let pids = children();
         if pids.is_empty() {
             return;
         }
-        // `kill` is itself our child for a moment; it is gone before the next round.
-        let _ = std::process::Command::new("kill")
-            .arg("-9")
-            .args(&pids)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        crate::proc::kill_or_warn(&pids);
         std::thread::sleep(Duration::from_millis(50));
     }
 }

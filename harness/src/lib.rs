@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod catalog;
 pub mod ceiling;
+pub mod cgroup;
 pub mod cli;
 pub mod compare;
 pub mod doctor;

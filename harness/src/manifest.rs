@@ -28,6 +28,9 @@ pub struct Manifest {
     /// The memory cap every case ran under (PSS of its process tree; `--memory-cap`).
     #[serde(default)]
     pub memory_cap_bytes: Option<u64>,
+    /// How the cap is enforced here: a cgroup per case process, or the PSS watchdog.
+    #[serde(default)]
+    pub memory_cap_mechanism: Option<String>,
     /// Engine settings from the environment the browsers and Node.js inherit (`JSC_*`, `MOZ_*`,
     /// `WEBKIT_*`, `NODE_OPTIONS`), as `NAME=value`: a run with any of them did not measure the
     /// engines as shipped, and the report says so.
@@ -112,6 +115,7 @@ impl Manifest {
             cases_planned: planned,
             cases_done: 0,
             memory_cap_bytes: None,
+            memory_cap_mechanism: None,
             engine_env: engine_env(std::env::vars_os().filter_map(|(k, v)| {
                 Some((k.into_string().ok()?, v.to_string_lossy().into_owned()))
             })),

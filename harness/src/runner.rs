@@ -162,6 +162,7 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
     };
     manifest.ended = None;
     manifest.memory_cap_bytes = Some(cap);
+    manifest.memory_cap_mechanism = Some(crate::cgroup::mechanism());
     manifest
         .write(&dir)
         .map_err(|e| Error::Other(format!("{}: cannot write manifest: {e}", dir.display())))?;
@@ -233,6 +234,10 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
                 Err(why) => Outcome::bare(Status::Skipped, why.clone(), &case.target, ""),
             };
             meters.apply_verdict(&mut outcome);
+            // A trial cut short by Ctrl-C is not a measurement either.
+            if crate::interrupt::interrupted() && outcome.status != Status::Ok {
+                return outcome;
+            }
             let (records, samples) = records_for(&run_id, case, &outcome, &meters);
             if let Err(e) = writer.write_case(&run_id, &records, &samples) {
                 write_error.get_or_insert(e);

@@ -60,20 +60,39 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// Why the watchdog killed a case.
+/// What ended a case for passing the cap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Via {
+    /// The watchdog: the summed PSS of the case's processes passed the cap.
+    Pss,
+    /// The kernel's OOM killer inside the case's own cgroup, limited to the cap.
+    Cgroup(crate::cgroup::Version),
+}
+
+/// Why a case was killed at the memory cap.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Trip {
     pub cap_bytes: u64,
+    /// The memory seen: summed PSS (watchdog), or the cgroup's peak charge.
     pub pss_bytes: u64,
+    pub via: Via,
 }
 
 impl Trip {
     pub fn message(&self) -> String {
-        format!(
-            "over the memory cap of {:.0} MiB (PSS {:.0} MiB)",
-            self.cap_bytes as f64 / MIB,
-            self.pss_bytes as f64 / MIB
-        )
+        match self.via {
+            Via::Pss => format!(
+                "over the memory cap of {:.0} MiB (PSS {:.0} MiB)",
+                self.cap_bytes as f64 / MIB,
+                self.pss_bytes as f64 / MIB
+            ),
+            Via::Cgroup(v) => format!(
+                "over the memory cap of {:.0} MiB (the kernel's OOM killer ended it in the case's own cgroup, {}; peak {:.0} MiB)",
+                self.cap_bytes as f64 / MIB,
+                v.limit_file(),
+                self.pss_bytes as f64 / MIB
+            ),
+        }
     }
 }
 
@@ -88,6 +107,8 @@ pub struct Seen {
 /// Samples a case's processes; kills them past the cap (`None`: sample only).
 pub struct Watchdog {
     cap: Option<u64>,
+    /// Whether the watchdog kills past the cap (false: a cgroup enforces it; sample only).
+    enforce: bool,
     seen: Arc<Mutex<Seen>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -97,6 +118,7 @@ impl Watchdog {
     pub fn new(cap: Option<u64>) -> Self {
         Watchdog {
             cap,
+            enforce: true,
             seen: Arc::new(Mutex::new(Seen::default())),
             stop: Arc::new(AtomicBool::new(false)),
             thread: None,
@@ -105,6 +127,22 @@ impl Watchdog {
 
     pub fn cap(&self) -> Option<u64> {
         self.cap
+    }
+
+    /// Leave the cap to the case's cgroup: sample only, kill nothing.
+    pub fn sample_only(&mut self) {
+        self.enforce = false;
+    }
+
+    /// Whether the watchdog kills at the cap (false once a cgroup enforces it).
+    pub fn enforces(&self) -> bool {
+        self.enforce && self.cap.is_some()
+    }
+
+    /// The case's cgroup ended it at the cap.
+    pub fn record_trip(&self, trip: Trip) {
+        let mut s = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        s.tripped.get_or_insert(trip);
     }
 
     /// What was seen so far, shared (the `memory` meter reads it after the case).
@@ -116,15 +154,16 @@ impl Watchdog {
     pub fn start(&mut self, procs: &Processes) {
         self.stop();
         self.stop.store(false, Ordering::SeqCst);
-        let (procs, cap, seen, stop) = (
+        let (procs, cap, enforce, seen, stop) = (
             procs.clone(),
             self.cap,
+            self.enforce,
             self.seen.clone(),
             self.stop.clone(),
         );
         let spawned = std::thread::Builder::new()
             .name("gapbench-memory".into())
-            .spawn(move || sample_loop(&procs, cap, &seen, &stop));
+            .spawn(move || sample_loop(&procs, cap, enforce, &seen, &stop));
         self.thread = spawned.ok();
     }
 
@@ -148,22 +187,28 @@ impl Drop for Watchdog {
     }
 }
 
-fn kill(pids: &[u32]) {
-    if pids.is_empty() {
-        return;
+/// SIGKILL through kill(2); an error other than "already gone" is said once per case.
+fn kill(pids: &[u32], warned: &mut bool) {
+    let errors = crate::proc::kill_all(pids);
+    if let Some(e) = errors.first()
+        && !*warned
+    {
+        *warned = true;
+        eprintln!("warning: the memory cap could not kill the case: {e}");
     }
-    let _ = std::process::Command::new("kill")
-        .arg("-9")
-        .args(pids.iter().map(|p| p.to_string()))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
 }
 
-fn sample_loop(procs: &Processes, cap: Option<u64>, seen: &Mutex<Seen>, stop: &AtomicBool) {
+fn sample_loop(
+    procs: &Processes,
+    cap: Option<u64>,
+    enforce: bool,
+    seen: &Mutex<Seen>,
+    stop: &AtomicBool,
+) {
     let t0 = Instant::now();
     let mut pids = procs.live();
     let mut n: u32 = 0;
+    let mut warned = false;
     while !stop.load(Ordering::SeqCst) {
         if n > 0 && n.is_multiple_of(RESOLVE_EVERY) {
             pids = procs.live();
@@ -175,20 +220,22 @@ fn sample_loop(procs: &Processes, cap: Option<u64>, seen: &Mutex<Seen>, stop: &A
             if !pids.is_empty() {
                 s.samples.push((t0.elapsed().as_secs_f64() * 1e3, pss));
             }
-            if s.tripped.is_none()
+            if enforce
+                && s.tripped.is_none()
                 && let Some(c) = cap
                 && pss > c
             {
                 s.tripped = Some(Trip {
                     cap_bytes: c,
                     pss_bytes: pss,
+                    via: Via::Pss,
                 });
             }
-            s.tripped.is_some()
+            enforce && s.tripped.is_some()
         };
         if tripped {
             // Kill the whole tree, again on every tick: a browser may start a process meanwhile.
-            kill(&procs.live());
+            kill(&procs.live(), &mut warned);
         }
         let wait = match cap {
             Some(c) if pss > c / 2 => FAST,

@@ -89,6 +89,21 @@ impl CaseWatch for Meters<'_> {
             m.stop();
         }
     }
+
+    fn memory_cap(&self) -> Option<u64> {
+        self.watchdog
+            .enforces()
+            .then(|| self.watchdog.cap())
+            .flatten()
+    }
+
+    fn cap_by_cgroup(&mut self) {
+        self.watchdog.sample_only();
+    }
+
+    fn capped(&mut self, trip: cap::Trip) {
+        self.watchdog.record_trip(trip);
+    }
 }
 
 /// The meter called `name`, if this build has it.

@@ -34,6 +34,31 @@ pub fn run(
     timeout: Duration,
     watch: &mut dyn super::CaseWatch,
 ) -> std::io::Result<Finished> {
+    crate::proc::own(&mut cmd);
+    // The memory cap as a cgroup of the case's own where one can be made (else the watchdog).
+    let cgroup = match watch.memory_cap() {
+        Some(cap) if crate::cgroup::parent().is_some() => {
+            match crate::cgroup::CaseCgroup::create(cap) {
+                Ok(cg) => match cg.join_on_exec(&mut cmd) {
+                    Ok(()) => Some(cg),
+                    Err(e) => {
+                        eprintln!("warning: {e}; the memory watchdog caps this case");
+                        None
+                    }
+                },
+                Err(e) => {
+                    eprintln!(
+                        "warning: cannot make a cgroup for the case ({e}); the memory watchdog caps it"
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    if cgroup.is_some() {
+        watch.cap_by_cgroup();
+    }
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -65,6 +90,17 @@ pub fn run(
         }
     };
     watch.finished();
+    if let Some(cg) = cgroup {
+        // Anything the case process left (its own children) goes with the cgroup.
+        if cg.oom_kills() > 0 {
+            watch.capped(crate::meter::cap::Trip {
+                cap_bytes: cg.limit(),
+                pss_bytes: cg.peak().unwrap_or(cg.limit()),
+                via: crate::meter::cap::Via::Cgroup(cg.version()),
+            });
+        }
+        drop(cg);
+    }
     Ok(Finished {
         status,
         stdout: out.join().unwrap_or_default(),

@@ -54,7 +54,7 @@ impl Spawned {
         let err = out
             .try_clone()
             .map_err(|e| format!("{}: {e}", log.display()))?;
-        let child = cmd
+        let child = crate::proc::own(&mut cmd)
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
@@ -105,11 +105,9 @@ impl Spawned {
     /// SIGTERM, so it can clean up after itself; SIGKILL if it is still there after `grace`.
     pub fn terminate(&mut self, grace: Duration) {
         if self.alive() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.pid().to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            if let Err(e) = crate::proc::signal(self.pid(), rustix::process::Signal::TERM) {
+                eprintln!("warning: {}: {e}", self.what);
+            }
             let deadline = Instant::now() + grace;
             while self.alive() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
@@ -292,21 +290,15 @@ pub fn find_processes(needles: &[&str], env_entry: Option<&str>) -> Vec<u32> {
 pub fn kill_matching(needles: &[&str], env_entry: Option<&str>, keep: &[u32]) -> usize {
     let mut killed = 0;
     for _ in 0..10 {
-        let pids: Vec<String> = find_processes(needles, env_entry)
+        let pids: Vec<u32> = find_processes(needles, env_entry)
             .into_iter()
             .filter(|p| !keep.contains(p))
-            .map(|p| p.to_string())
             .collect();
         if pids.is_empty() {
             break;
         }
         killed += pids.len();
-        let _ = Command::new("kill")
-            .arg("-9")
-            .args(&pids)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        crate::proc::kill_or_warn(&pids);
         std::thread::sleep(Duration::from_millis(100));
     }
     killed

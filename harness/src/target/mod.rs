@@ -133,6 +133,15 @@ pub trait CaseWatch {
     fn started(&mut self, procs: &Processes);
     /// The workload has ended, whatever the outcome.
     fn finished(&mut self);
+    /// The memory cap a target may enforce itself (a cgroup per case process); None: no cap.
+    fn memory_cap(&self) -> Option<u64> {
+        None
+    }
+    /// The target enforces the cap from now on (the case runs in a cgroup limited to it): the
+    /// watchdog only samples.
+    fn cap_by_cgroup(&mut self) {}
+    /// The target's own cap ended the case.
+    fn capped(&mut self, _trip: crate::meter::cap::Trip) {}
 }
 
 /// A watch that does nothing (tests, and cases without harness-side meters).
