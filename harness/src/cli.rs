@@ -43,7 +43,9 @@ pub enum Command {
         /// instead of a local driver, e.g. chromium=http://127.0.0.1:4444/wd/hub. Repeatable
         #[arg(long, value_name = "ENGINE=URL")]
         webdriver: Vec<String>,
-        /// Serve the probe on all interfaces; browsers fetch it from http://HOST:PORT/
+        /// Serve the probe on HOST's address (IPv4 or IPv6; all interfaces of its family, with a
+        /// warning, when HOST is not an address of this machine); browsers fetch it from
+        /// http://HOST:PORT/
         #[arg(long, value_name = "HOST")]
         serve_host: Option<String>,
     },

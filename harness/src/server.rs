@@ -1,19 +1,41 @@
 //! Static file server for the in-browser probe bundle (wasm + JS + HTML) that WebDriver-driven browsers load.
 //! Owns path sanitising, content types and the cross-origin-isolation headers; runs on its own thread and runtime.
+//!
+//! Bounded whatever its clients do: files are streamed in 64 KiB chunks (never read whole), at most
+//! [`MAX_CONNECTIONS`] connections are served at once (the rest wait in the listen queue), a
+//! request's headers must arrive within [`HEADER_TIMEOUT`], and a connection that neither reads
+//! nor writes for [`IO_TIMEOUT`] is closed. It binds loopback, or the address `--serve-host`
+//! names (IPv4 or IPv6).
 
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::oneshot;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Semaphore, oneshot};
+
+/// Connections served at once; more wait in the kernel's listen queue.
+pub const MAX_CONNECTIONS: usize = 64;
+/// A request's headers must be complete within this.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection waiting this long to read or to write is closed.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections the kernel queues for us (capped by net.core.somaxconn).
+const LISTEN_BACKLOG: u32 = 4096;
+/// Files are sent in chunks of this size.
+const CHUNK: usize = 64 * 1024;
+
+type Resp = Response<Body>;
 
 /// Headers every response carries: cross-origin isolation (needed for SharedArrayBuffer and precise timers)
 /// and no caching, so a rebuilt bundle is always picked up.
@@ -35,6 +57,16 @@ impl ProbeServer {
     /// Serve `root` (a directory) on `bind` (IP) and `port` (0 = a free port). Runs on its own thread with its own tokio
     /// current-thread runtime so callers need no runtime. Returns once listening.
     pub fn start(root: &Path, bind: IpAddr, port: u16) -> io::Result<ProbeServer> {
+        Self::start_with(root, bind, port, Limits::default())
+    }
+
+    /// As [`ProbeServer::start`] with other limits (tests use short timeouts).
+    pub fn start_with(
+        root: &Path,
+        bind: IpAddr,
+        port: u16,
+        limits: Limits,
+    ) -> io::Result<ProbeServer> {
         let root = root.canonicalize().map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -47,24 +79,29 @@ impl ProbeServer {
                 format!("probe server root {} is not a directory", root.display()),
             ));
         }
-        let std_listener = std::net::TcpListener::bind(SocketAddr::new(bind, port))?;
-        std_listener.set_nonblocking(true)?;
-        let addr = std_listener.local_addr()?;
-
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()?;
-        let listener = {
+        let (listener, addr) = {
             let _guard = rt.enter();
-            tokio::net::TcpListener::from_std(std_listener)?
+            let socket = match bind {
+                IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(SocketAddr::new(bind, port))?;
+            // A long listen queue: connections past the limit wait there, not refused.
+            let listener = socket.listen(LISTEN_BACKLOG)?;
+            let addr = listener.local_addr()?;
+            (listener, addr)
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let root = Arc::new(root);
         let thread = std::thread::Builder::new()
             .name("probe-server".into())
             .spawn(move || {
-                rt.block_on(accept_loop(listener, root, stop_rx));
+                rt.block_on(accept_loop(listener, root, limits, stop_rx));
                 // Drops open keep-alive connections; bounded wait for any in-flight file read.
                 rt.shutdown_timeout(Duration::from_secs(2));
             })?;
@@ -119,12 +156,81 @@ impl Drop for ProbeServer {
     }
 }
 
+/// The address the probe server binds so that browsers reaching it at `host` (`--serve-host`)
+/// can connect: loopback without a host; the host's own address (IPv4 or IPv6) when it is an
+/// address of this machine; otherwise (a name behind NAT, such as `host.docker.internal`) the
+/// unspecified address of its family, with a note saying so. An error line when the host does not
+/// resolve.
+pub fn bind_address(host: Option<&str>) -> Result<(IpAddr, Option<String>), String> {
+    use std::net::ToSocketAddrs;
+    let Some(host) = host else {
+        return Ok((IpAddr::V4(Ipv4Addr::LOCALHOST), None));
+    };
+    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => (host, 0u16)
+            .to_socket_addrs()
+            .map_err(|e| format!("--serve-host `{host}` does not resolve: {e}"))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    let Some(first) = addrs.first().copied() else {
+        return Err(format!("--serve-host `{host}` resolves to no address"));
+    };
+    for ip in &addrs {
+        if std::net::TcpListener::bind(SocketAddr::new(*ip, 0)).is_ok() {
+            return Ok((*ip, None));
+        }
+    }
+    let any = match first {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    Ok((
+        any,
+        Some(format!(
+            "--serve-host `{host}` ({first}) is not an address of this machine; the probe server listens on {any} (all interfaces of that family)"
+        )),
+    ))
+}
+
+/// What bounds the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once; more wait in the kernel's listen queue.
+    pub connections: usize,
+    /// A request's headers must be complete within this.
+    pub header_timeout: Duration,
+    /// A connection waiting this long to read or to write is closed.
+    pub io_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections: MAX_CONNECTIONS,
+            header_timeout: HEADER_TIMEOUT,
+            io_timeout: IO_TIMEOUT,
+        }
+    }
+}
+
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     root: Arc<PathBuf>,
+    limits: Limits,
     mut stop: oneshot::Receiver<()>,
 ) {
+    let slots = Arc::new(Semaphore::new(limits.connections.max(1)));
     loop {
+        // A free slot first: past the limit, connections wait in the listen queue.
+        let permit = tokio::select! {
+            _ = &mut stop => return,
+            p = Arc::clone(&slots).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
         let stream = tokio::select! {
             _ = &mut stop => return,
             accepted = listener.accept() => match accepted {
@@ -138,6 +244,7 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let root = Arc::clone(&root);
+        let io = TimedIo::new(stream, limits.io_timeout);
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let root = Arc::clone(&root);
@@ -145,13 +252,198 @@ async fn accept_loop(
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(stream), service)
+                .header_read_timeout(limits.header_timeout)
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(io), service)
                 .await;
+            drop(permit);
         });
     }
 }
 
-async fn handle(req: Request<Incoming>, root: Arc<PathBuf>) -> Response<Full<Bytes>> {
+/// A TCP stream whose reads and writes fail with `TimedOut` once one has waited `limit`.
+struct TimedIo {
+    inner: tokio::net::TcpStream,
+    limit: Duration,
+    read_wait: Option<Pin<Box<tokio::time::Sleep>>>,
+    write_wait: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl TimedIo {
+    fn new(inner: tokio::net::TcpStream, limit: Duration) -> Self {
+        TimedIo {
+            inner,
+            limit,
+            read_wait: None,
+            write_wait: None,
+        }
+    }
+}
+
+/// `Pending` from the stream: start (or check) the wait; past `limit` it is an error.
+fn waited<T>(
+    wait: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    limit: Duration,
+    cx: &mut Context<'_>,
+    what: &str,
+) -> Poll<io::Result<T>> {
+    let sleep = wait.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+    match sleep.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no {what} for {} s", limit.as_secs()),
+        ))),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl AsyncRead for TimedIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending => waited(&mut this.read_wait, this.limit, cx, "request"),
+            ready => {
+                this.read_wait = None;
+                ready
+            }
+        }
+    }
+}
+
+impl AsyncWrite for TimedIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_write(cx, buf) {
+            Poll::Pending => waited(&mut this.write_wait, this.limit, cx, "progress writing"),
+            ready => {
+                this.write_wait = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_flush(cx) {
+            Poll::Pending => waited(&mut this.write_wait, this.limit, cx, "progress writing"),
+            ready => {
+                this.write_wait = None;
+                ready
+            }
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// A response body: a short text, or a file read chunk by chunk (one chunk in memory at a time,
+/// each read on the blocking pool; a slow reader holds no thread).
+pub struct Body {
+    state: BodyState,
+}
+
+enum BodyState {
+    Bytes(Option<Bytes>),
+    FileIdle(std::fs::File, u64),
+    FileReading(tokio::task::JoinHandle<(std::fs::File, u64, io::Result<Vec<u8>>)>),
+    Done,
+}
+
+impl Body {
+    fn bytes(b: Bytes) -> Body {
+        Body {
+            state: BodyState::Bytes(Some(b)),
+        }
+    }
+
+    fn file(f: std::fs::File, len: u64) -> Body {
+        Body {
+            state: BodyState::FileIdle(f, len),
+        }
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        loop {
+            match std::mem::replace(&mut this.state, BodyState::Done) {
+                BodyState::Done => return Poll::Ready(None),
+                BodyState::Bytes(b) => {
+                    return Poll::Ready(b.filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b))));
+                }
+                BodyState::FileIdle(_, 0) => return Poll::Ready(None),
+                BodyState::FileIdle(mut f, left) => {
+                    this.state = BodyState::FileReading(tokio::task::spawn_blocking(move || {
+                        use std::io::Read;
+                        let want = (left as usize).min(CHUNK);
+                        let mut buf = vec![0u8; want];
+                        let r = f.read(&mut buf).map(|n| {
+                            buf.truncate(n);
+                            buf
+                        });
+                        (f, left, r)
+                    }));
+                }
+                BodyState::FileReading(mut h) => match Pin::new(&mut h).poll(cx) {
+                    Poll::Pending => {
+                        this.state = BodyState::FileReading(h);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Err(e)) => {
+                        return Poll::Ready(Some(Err(io::Error::other(e.to_string()))));
+                    }
+                    Poll::Ready(Ok((_, _, Err(e)))) => return Poll::Ready(Some(Err(e))),
+                    Poll::Ready(Ok((_, _, Ok(buf)))) if buf.is_empty() => {
+                        // The file shrank under us: the promised length cannot be sent.
+                        return Poll::Ready(Some(Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "file shorter than when it was opened",
+                        ))));
+                    }
+                    Poll::Ready(Ok((f, left, Ok(buf)))) => {
+                        this.state = BodyState::FileIdle(f, left - buf.len() as u64);
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))));
+                    }
+                },
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.state {
+            BodyState::Done | BodyState::FileIdle(_, 0) => true,
+            BodyState::Bytes(b) => b.as_ref().is_none_or(|b| b.is_empty()),
+            _ => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.state {
+            BodyState::Bytes(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            BodyState::FileIdle(_, left) => SizeHint::with_exact(*left),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+async fn handle(req: Request<Incoming>, root: Arc<PathBuf>) -> Resp {
     let head = match *req.method() {
         Method::GET => false,
         Method::HEAD => true,
@@ -165,11 +457,15 @@ async fn handle(req: Request<Incoming>, root: Arc<PathBuf>) -> Response<Full<Byt
     let Some(rel) = sanitize(req.uri().path()) else {
         return simple(StatusCode::NOT_FOUND, "not found\n");
     };
-    // All filesystem work (canonicalize, stat, read) happens in one blocking hop.
+    // All filesystem work (canonicalize, stat, open) happens in one blocking hop.
     let looked_up = tokio::task::spawn_blocking(move || lookup(&root, &rel, head)).await;
     match looked_up {
-        Ok(Ok(Found { path, len, body })) => {
-            let mut resp = Response::new(Full::new(body));
+        Ok(Ok(Found { path, len, file })) => {
+            let body = match file {
+                Some(f) => Body::file(f, len),
+                None => Body::bytes(Bytes::new()),
+            };
+            let mut resp = Response::new(body);
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(content_type(&path)),
@@ -190,8 +486,8 @@ async fn handle(req: Request<Incoming>, root: Arc<PathBuf>) -> Response<Full<Byt
     }
 }
 
-fn simple(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+fn simple(status: StatusCode, text: &'static str) -> Resp {
+    let mut resp = Response::new(Body::bytes(Bytes::from_static(text.as_bytes())));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -201,7 +497,7 @@ fn simple(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     resp
 }
 
-fn add_common_headers(resp: &mut Response<Full<Bytes>>) {
+fn add_common_headers(resp: &mut Resp) {
     for (name, value) in COMMON_HEADERS {
         resp.headers_mut()
             .insert(name, HeaderValue::from_static(value));
@@ -241,7 +537,8 @@ fn sanitize(raw: &str) -> Option<Vec<String>> {
 struct Found {
     path: PathBuf,
     len: u64,
-    body: Bytes,
+    /// Open for reading (None for HEAD).
+    file: Option<std::fs::File>,
 }
 
 enum LookupError {
@@ -265,17 +562,19 @@ fn lookup(root: &Path, rel: &[String], head: bool) -> Result<Found, LookupError>
         return Ok(Found {
             path,
             len: meta.len(),
-            body: Bytes::new(),
+            file: None,
         });
     }
-    let data = std::fs::read(&path).map_err(|e| match e.kind() {
+    let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => LookupError::NotFound,
         _ => LookupError::Io,
     })?;
+    // The length of what was opened (a rebuild may have replaced the file since the stat).
+    let len = file.metadata().map_err(|_| LookupError::Io)?.len();
     Ok(Found {
         path,
-        len: data.len() as u64,
-        body: Bytes::from(data),
+        len,
+        file: Some(file),
     })
 }
 
@@ -663,5 +962,57 @@ mod tests {
         ] {
             assert_eq!(s(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn binds_the_serve_hosts_own_address_ipv4_or_ipv6() {
+        let lo4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert_eq!(bind_address(None).unwrap(), (lo4, None));
+        assert_eq!(bind_address(Some("127.0.0.1")).unwrap(), (lo4, None));
+        // Not an address of this machine (TEST-NET-1, documentation prefix): all interfaces of
+        // its family, said.
+        let (ip, note) = bind_address(Some("192.0.2.1")).unwrap();
+        assert_eq!(ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert!(note.unwrap().contains("192.0.2.1"));
+        let (ip, note) = bind_address(Some("2001:db8::1")).unwrap();
+        assert_eq!(ip, IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        assert!(note.is_some());
+        assert!(bind_address(Some("no-such-host.invalid")).is_err());
+        let (ip, _) = bind_address(Some("localhost")).unwrap();
+        assert!(ip.is_loopback(), "{ip}");
+        // IPv6 loopback, where this machine has it: bound and served there.
+        let lo6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        if std::net::TcpListener::bind(SocketAddr::new(lo6, 0)).is_ok() {
+            assert_eq!(bind_address(Some("::1")).unwrap(), (lo6, None));
+            let scratch = Scratch::new();
+            let server = ProbeServer::start(&scratch.root(), lo6, 0).unwrap();
+            assert_eq!(server.addr().ip(), lo6);
+            assert_eq!(request(server.addr(), "GET", "/").status, 200);
+        }
+    }
+
+    /// A client that asks for a file and never reads, with a short I/O timeout: the server
+    /// gives up on it instead of holding the connection for ever.
+    #[test]
+    fn a_client_that_never_reads_is_dropped_after_the_io_timeout() {
+        let scratch = Scratch::new();
+        let data = vec![7u8; 16 << 20];
+        std::fs::write(scratch.root().join("big.bin"), &data).unwrap();
+        let limits = Limits {
+            connections: 1,
+            header_timeout: Duration::from_secs(1),
+            io_timeout: Duration::from_secs(1),
+        };
+        let server =
+            ProbeServer::start_with(&scratch.root(), IpAddr::V4(Ipv4Addr::LOCALHOST), 0, limits)
+                .unwrap();
+        let mut stuck = TcpStream::connect(server.addr()).unwrap();
+        write!(stuck, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        // The only slot is taken; once the server drops the stuck client, a new one is served.
+        let t = std::time::Instant::now();
+        let r = request(server.addr(), "GET", "/index.html");
+        assert_eq!(r.status, 200);
+        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+        drop(stuck);
     }
 }

@@ -18,7 +18,6 @@ use fantoccini::wd::{Capabilities, TimeoutConfiguration};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value as Json, json};
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -262,8 +261,8 @@ impl BrowserTarget {
         }
     }
 
-    /// Serve the probe on all interfaces and tell the browser to fetch it from `host` (for a
-    /// browser on another machine). Must be set before the first case.
+    /// Serve the probe on `host`'s address (`server::bind_address`) and tell the browser to fetch
+    /// it from `host` (for a browser on another machine). Must be set before the first case.
     pub fn with_serve_host(mut self, host: Option<String>) -> Self {
         self.serve_host = host;
         self
@@ -347,10 +346,11 @@ impl BrowserTarget {
         }
         if self.server.is_none() {
             let bundle = crate::bundle::ensure(true).map_err(|e| (Status::Failed, e))?;
-            let bind = match self.serve_host {
-                Some(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            };
+            let (bind, note) = crate::server::bind_address(self.serve_host.as_deref())
+                .map_err(|e| (Status::Failed, e))?;
+            if let Some(note) = note {
+                eprintln!("warning: {note}");
+            }
             let server = ProbeServer::start(&bundle, bind, 0).map_err(|e| {
                 (
                     Status::Failed,

@@ -13,7 +13,7 @@ pub const REMOTE_ENGINES: [&str; 3] = ["chromium", "firefox", "webkit"];
 pub struct TargetOptions {
     /// Engine ("chromium", "firefox", "webkit") -> WebDriver URL used instead of a local driver.
     pub webdriver: BTreeMap<String, String>,
-    /// The host browsers fetch the probe from; when set the probe server binds 0.0.0.0.
+    /// The host browsers fetch the probe from; the probe server binds its address (`server::bind_address`).
     pub serve_host: Option<String>,
 }
 
