@@ -82,6 +82,8 @@ impl ProbeServer {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
+            // File reads (one chunk each) and lookups: a few threads, whatever the clients do.
+            .max_blocking_threads(8)
             .build()?;
         let (listener, addr) = {
             let _guard = rt.enter();
