@@ -317,3 +317,129 @@ fn broken_records_are_one_line_errors_naming_file_and_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Five repetitions a side, fully separated, the candidate 1.5× slower: `slower`, exit 1. The
+/// normal approximation's smallest p at 5 a side is 0.0122, so before the exact test a nightly
+/// of 5 repetitions could never fail; exact, the p is 2/252 = 0.0079.
+#[test]
+fn five_vs_five_fully_separated_and_half_again_slower_is_a_regression() {
+    let (a, _) = recorded();
+    let dir = temp_dir("compare-5v5");
+    let (base, cand) = (dir.join("base"), dir.join("cand"));
+    // mlp 1m's repetitions in `a` span 10.4-15.0 ms (×1.44), so any five against any other
+    // five ×1.5 are fully separated.
+    let rep = |f: &[&str]| -> Option<u32> {
+        let id = f[1];
+        if !id.starts_with("mlp/1m/") {
+            return None;
+        }
+        id.rsplit_once("/r").and_then(|(_, n)| n.parse().ok())
+    };
+    let n = edited_copy(&a, &base, |f| {
+        rep(f).filter(|r| *r <= 9).map(|_| f.join(","))
+    });
+    assert_eq!(n, 5 * 40, "five repetitions of 40 steps");
+    let n = edited_copy(&a, &cand, |f| {
+        rep(f).filter(|r| (11..=19).contains(r)).map(|_| {
+            let v: f64 = f[5].parse().unwrap();
+            format!("{},{}", f[..5].join(","), v * 1.5)
+        })
+    });
+    assert_eq!(n, 5 * 40);
+    let out = gapbench(&[
+        "compare",
+        "--json",
+        base.to_str().unwrap(),
+        cand.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let rows = rows(&text(&out.stdout));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["verdict"], "slower", "{r}");
+    assert_eq!(
+        (r["n_baseline"].as_u64(), r["n_candidate"].as_u64()),
+        (Some(5), Some(5))
+    );
+    let p = r["p_value"].as_f64().unwrap();
+    assert!((p - 2.0 / 252.0).abs() < 1e-12, "exact p: {r}");
+    // the interval is [min ratio, max ratio] of the pairs, at its real coverage 1 - 2/252
+    let level = r["ci_level"].as_f64().unwrap();
+    assert!((level - (1.0 - 2.0 / 252.0)).abs() < 1e-12, "{r}");
+    assert!(r["ci_low"].as_f64().unwrap() > 1.02, "{r}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The false-alarm rate on real data: the fixture's 40 repetitions of one build, split at
+/// random into two sides of 5, 10 and 20, 200 times each. Every `slower` or `faster` is false;
+/// at α = 0.01 they must stay at or under 1%. Printed, so a run shows the rate it measured.
+#[test]
+fn random_null_splits_of_one_build_rarely_call_a_change() {
+    use harness::compare::{Options, Side, Unit, compare_sides};
+    use harness::stats::Rng;
+    let (a, b) = recorded();
+    let mut warnings = Vec::new();
+    let a = Side::load(&a, &mut warnings).unwrap();
+    let b = Side::load(&b, &mut warnings).unwrap();
+    let mut all = Side::empty("all");
+    let mut round = 0;
+    for side in [&a, &b] {
+        for id in side.repetitions() {
+            round += 1;
+            all.absorb(&side.select(|x| x == id), round);
+        }
+    }
+    let series: Vec<Vec<String>> = ["tm-image/", "mlp/"]
+        .iter()
+        .map(|p| {
+            all.repetitions()
+                .into_iter()
+                .filter(|id| id.starts_with(p))
+                .collect()
+        })
+        .collect();
+    assert!(
+        series.iter().all(|s| s.len() == 40),
+        "40 repetitions a series"
+    );
+    let opts = Options::new(0.02, Unit::Repetitions);
+    let mut rng = Rng::new(2026);
+    let (mut calls, mut tested) = (0, 0);
+    for n in [5usize, 10, 20] {
+        let (mut c, mut t) = (0, 0);
+        for _ in 0..200 {
+            let (mut left, mut right) = (Vec::new(), Vec::new());
+            for reps in &series {
+                let mut r = reps.clone();
+                for i in 0..2 * n {
+                    let j = i + rng.below(r.len() - i);
+                    r.swap(i, j);
+                }
+                left.extend_from_slice(&r[..n]);
+                right.extend_from_slice(&r[n..2 * n]);
+            }
+            let report = compare_sides(
+                &all.select(|id| left.iter().any(|x| x == id)),
+                &all.select(|id| right.iter().any(|x| x == id)),
+                &opts,
+            )
+            .unwrap();
+            t += report.rows.len();
+            c += report
+                .rows
+                .iter()
+                .filter(|r| r.verdict == "slower" || r.verdict == "faster")
+                .count();
+        }
+        println!(
+            "{n} a side: {c} false slower/faster in {t} comparisons ({:.2}%)",
+            100.0 * c as f64 / t as f64
+        );
+        calls += c;
+        tested += t;
+    }
+    let rate = calls as f64 / tested as f64;
+    println!("all: {calls} of {tested} ({:.2}%)", rate * 100.0);
+    assert!(tested >= 1200);
+    assert!(rate <= 0.01, "false-call rate {rate}");
+}

@@ -29,9 +29,13 @@ pub enum Command {
         /// Directory that receives the run directory
         #[arg(long, default_value = "results")]
         out: PathBuf,
-        /// Finish an interrupted run: only cases without records in DIR are run
+        /// Finish an interrupted run: only cases without records in DIR are run, planned from
+        /// the run's own copy of its scenario (DIR/scenario.toml)
         #[arg(long, value_name = "DIR")]
         resume: Option<PathBuf>,
+        /// With --resume: go on even though the scenario file changed since the run started
+        #[arg(long, requires = "resume")]
+        force: bool,
         /// No progress bar
         #[arg(long, short)]
         quiet: bool,
@@ -80,6 +84,68 @@ pub enum Command {
         /// but takes the variation between runs for a change (for a quiet, dedicated machine)
         #[arg(long)]
         steps: bool,
+        /// Test only this sample metric (repeatable), e.g. step_time_rel, the step time relative
+        /// to the calibration loop run beside it (drift-cancelled); default: every metric
+        #[arg(long, value_name = "METRIC")]
+        metric: Vec<String>,
+    },
+    /// What compare can detect here: random splits of one run's many repetitions, with and
+    /// without a known slow-down (false-call rate and the smallest change found with 80% power)
+    Power {
+        /// A run directory with at least twice the largest --repetitions of every series
+        run: PathBuf,
+        /// Repetitions a side to try (repeatable)
+        #[arg(long, default_value = "5,10,20", value_delimiter = ',')]
+        repetitions: Vec<usize>,
+        /// Sample metrics to try (repeatable)
+        #[arg(long, default_value = "step_time,step_time_rel", value_delimiter = ',')]
+        metric: Vec<String>,
+        /// Random splits per row
+        #[arg(long, default_value_t = 200)]
+        splits: usize,
+        #[arg(long, default_value_t = 0.02, value_parser = parse_threshold)]
+        threshold: f64,
+    },
+    /// Interleaved A/B on this machine: baseline and candidate rounds alternate (ABBA) until every
+    /// verdict resolves or the budget is spent. Exit 1 on a regression
+    Ab {
+        /// The cases to measure (each round runs every case once a side)
+        scenario: Option<PathBuf>,
+        /// What the baseline runs with: ENGINE=PATH (chromium, firefox, webkit, node binary),
+        /// env:NAME=VALUE (an engine flag), slowdown=FRACTION, run=DIR (repetitions measured
+        /// before). Repeatable; none: the installed engines as they are
+        #[arg(long, value_name = "SPEC")]
+        baseline: Vec<String>,
+        /// What the candidate runs with (as --baseline)
+        #[arg(long, value_name = "SPEC")]
+        candidate: Vec<String>,
+        /// Changes smaller than this fraction count as noise
+        #[arg(long, default_value_t = 0.02, value_parser = parse_threshold)]
+        threshold: f64,
+        /// Rounds before the first look at the verdicts (5 a side is the least an exact test at
+        /// α = 0.01 can decide on)
+        #[arg(long, default_value_t = 6)]
+        min_rounds: u32,
+        /// Rounds between looks
+        #[arg(long, default_value_t = 6)]
+        look_every: u32,
+        /// The most rounds
+        #[arg(long, default_value_t = 24)]
+        max_rounds: u32,
+        /// No new round starts past this many minutes
+        #[arg(long, default_value_t = 60)]
+        max_minutes: u64,
+        /// Test only this sample metric (repeatable) [default: step_time_rel and step_time]
+        #[arg(long, value_name = "METRIC")]
+        metric: Vec<String>,
+        /// Directory that receives the A/B directory (ab-<time>/ with every round's run)
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Memory cap handed to each round's run (as `run --memory-cap`)
+        #[arg(long, value_name = "SIZE", value_parser = crate::meter::cap::parse_size)]
+        memory_cap: Option<u64>,
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Trend page over many runs: each metric per run with the engine version, change points marked
     History {
@@ -201,21 +267,40 @@ pub fn main(cli: Cli) -> i32 {
         Command::NativeCase => return crate::target::native_case_main(),
         Command::Report { runs, name, out } => {
             let name = name.unwrap_or_else(|| {
-                runs[0].file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "report".into())
+                runs[0]
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "report".into())
             });
             let dir = out.join(name);
-            crate::report::write_report(&runs, &dir).map_err(Error::Input).map(|files| {
-                for w in &files.warnings {
-                    eprintln!("warning: {w}");
-                }
-                println!("{}", files.html.display());
-                println!("{}", files.markdown.display());
-                println!("{}", files.summary.display());
-            })
+            crate::report::write_report(&runs, &dir)
+                .map_err(Error::Input)
+                .map(|files| {
+                    for w in &files.warnings {
+                        eprintln!("warning: {w}");
+                    }
+                    println!("{}", files.html.display());
+                    println!("{}", files.markdown.display());
+                    println!("{}", files.summary.display());
+                })
         }
-        Command::Compare { baseline, candidate, threshold, format, json, steps } => {
-            let unit = if steps { crate::compare::Unit::Steps } else { crate::compare::Unit::Repetitions };
-            match crate::compare::compare_runs(&baseline, &candidate, threshold, unit) {
+        Command::Compare {
+            baseline,
+            candidate,
+            threshold,
+            format,
+            json,
+            steps,
+            metric,
+        } => {
+            let unit = if steps {
+                crate::compare::Unit::Steps
+            } else {
+                crate::compare::Unit::Repetitions
+            };
+            let mut opts = crate::compare::Options::new(threshold, unit);
+            opts.metrics = metric;
+            match crate::compare::compare_dirs(&baseline, &candidate, &opts) {
                 Err(e) => Err(Error::Input(e)),
                 Ok(report) => {
                     for w in &report.warnings {
@@ -233,14 +318,110 @@ pub fn main(cli: Cli) -> i32 {
                 }
             }
         }
-        Command::History { results, out, threshold } => {
-            crate::compare::history(&results, &out, threshold).map_err(Error::Input).map(|p| println!("{}", p.display()))
+        Command::Ab {
+            scenario,
+            baseline,
+            candidate,
+            threshold,
+            min_rounds,
+            look_every,
+            max_rounds,
+            max_minutes,
+            metric,
+            out,
+            memory_cap,
+            quiet,
+        } => {
+            let sides = crate::ab::SideSpec::parse("baseline", &baseline)
+                .and_then(|b| crate::ab::SideSpec::parse("candidate", &candidate).map(|c| (b, c)));
+            match sides {
+                Err(e) => Err(Error::Input(e)),
+                Ok((baseline, candidate)) => {
+                    if let Err(e) = crate::interrupt::install() {
+                        eprintln!("warning: {e}");
+                    }
+                    let opts = crate::ab::AbOptions {
+                        scenario,
+                        baseline,
+                        candidate,
+                        out_root: out,
+                        threshold,
+                        alpha: crate::stats::CompareConfig::default().alpha,
+                        min_rounds,
+                        look_every,
+                        max_rounds,
+                        budget: std::time::Duration::from_secs(max_minutes.saturating_mul(60)),
+                        metrics: if metric.is_empty() {
+                            vec!["step_time_rel".into(), "step_time".into()]
+                        } else {
+                            metric
+                        },
+                        memory_cap,
+                    };
+                    let mut progress = |m: &str| {
+                        if !quiet {
+                            eprintln!("ab: {m}");
+                        }
+                    };
+                    match crate::ab::run(&opts, &mut progress) {
+                        Err(e) => Err(Error::Input(e)),
+                        Ok(report) => {
+                            println!("{}", crate::ab::markdown(&report, &opts));
+                            if report.interrupted {
+                                return crate::interrupt::EXIT_CODE;
+                            }
+                            return if report.compare.regressions > 0 { 1 } else { 0 };
+                        }
+                    }
+                }
+            }
         }
+        Command::Power {
+            run,
+            repetitions,
+            metric,
+            splits,
+            threshold,
+        } => {
+            let opts = crate::power::PowerOptions {
+                compare: crate::compare::Options::new(threshold, crate::compare::Unit::Repetitions),
+                splits: splits.clamp(1, 100_000),
+                slowdowns: vec![
+                    0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0,
+                ],
+                target: 0.8,
+                seed: crate::stats::DEFAULT_SEED,
+            };
+            let mut warnings = Vec::new();
+            crate::compare::Side::load(&run, &mut warnings)
+                .and_then(|side| {
+                    crate::power::power(&side, &metric, &repetitions, &opts)
+                        .map(|rows| crate::power::markdown(&side.run_id, &rows, &opts))
+                })
+                .map(|md| println!("{md}"))
+                .map_err(Error::Input)
+        }
+        Command::History {
+            results,
+            out,
+            threshold,
+        } => crate::compare::history(&results, &out, threshold)
+            .map_err(Error::Input)
+            .map(|p| println!("{}", p.display())),
         Command::Doctor => {
             crate::doctor::print();
             Ok(())
         }
-        Command::Run { scenario, out, resume, quiet, webdriver, serve_host, memory_cap } => {
+        Command::Run {
+            scenario,
+            out,
+            resume,
+            quiet,
+            webdriver,
+            serve_host,
+            memory_cap,
+            force,
+        } => {
             match (&scenario, &resume) {
                 (None, None) => Err(Error::Input(
                     "gapbench run: expected a scenario file (e.g. scenarios/native-smoke.toml) or --resume DIR".into(),
@@ -257,6 +438,7 @@ pub fn main(cli: Cli) -> i32 {
                         progress: !quiet,
                         targets,
                         memory_cap,
+                        force,
                     };
                     if let Err(e) = crate::interrupt::install() {
                         eprintln!("warning: {e}");

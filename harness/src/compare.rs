@@ -24,8 +24,13 @@ pub struct CompareRow {
     pub ratio: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
-    /// Two-sided Mann-Whitney p.
+    /// The interval's real coverage (exact order statistics at small n; see `stats::ratio_ci`).
+    pub ci_level: Option<f64>,
+    /// Two-sided Mann-Whitney p (exact at small n).
     pub p_value: Option<f64>,
+    /// Benjamini-Hochberg q over every row of this comparison that has a p: the verdict is
+    /// decided on q, so that a comparison of many series keeps its false discoveries at alpha.
+    pub q_value: Option<f64>,
     /// Samples of the test a side: repetitions, or steps with `Unit::Steps`.
     pub n_baseline: usize,
     pub n_candidate: usize,
@@ -57,15 +62,106 @@ pub fn series_id(case_id: &str) -> &str {
 /// Sample metrics that are not compared (loss is a training outcome, not a cost).
 const NOT_COMPARED: [&str; 1] = ["loss"];
 
-/// One side of a comparison, read.
-struct Side {
-    run_id: String,
+/// One side of a comparison, read from a run directory.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub run_id: String,
     /// (series, metric) -> repetition (case id) -> its measured samples
     samples: BTreeMap<(String, String), BTreeMap<String, Vec<f64>>>,
     /// (series, metric) -> (unit, lower_is_better) from records.csv
     info: BTreeMap<(String, String), (String, bool)>,
     /// series -> why a case of it did not finish
     failures: BTreeMap<String, String>,
+}
+
+impl Side {
+    /// Reads `records.csv` and `samples.csv` of a run directory; warnings (a cut-short last
+    /// line dropped) are appended to `warnings`.
+    pub fn load(dir: &Path, warnings: &mut Vec<String>) -> Result<Side, String> {
+        load_side(dir, warnings)
+    }
+
+    /// The repetitions (case ids) of every series, in id order.
+    pub fn repetitions(&self) -> BTreeSet<String> {
+        self.samples
+            .values()
+            .flat_map(|reps| reps.keys().cloned())
+            .collect()
+    }
+
+    /// The repetitions (case ids) that have samples of `metric`.
+    pub fn repetitions_of(&self, metric: &str) -> BTreeSet<String> {
+        self.samples
+            .iter()
+            .filter(|((_, m), _)| m == metric)
+            .flat_map(|(_, reps)| reps.keys().cloned())
+            .collect()
+    }
+
+    /// The same side keeping only the repetitions (case ids) that `keep` accepts.
+    pub fn select(&self, keep: impl Fn(&str) -> bool) -> Side {
+        let mut s = self.clone();
+        for reps in s.samples.values_mut() {
+            reps.retain(|id, _| keep(id));
+        }
+        s.samples.retain(|_, reps| !reps.is_empty());
+        s
+    }
+
+    /// This side with every repetition of `other` added under the repetition number `round`
+    /// (`series/r<round>`): how `ab` gathers one repetition per round into one side.
+    pub fn absorb(&mut self, other: &Side, round: u32) {
+        self.absorb_as(other, round, &|s: &str| s.to_string());
+    }
+
+    /// [`absorb`](Side::absorb), each series renamed by `rename` (so that two sides whose case
+    /// ids differ only by what the sides differ by pair up).
+    pub fn absorb_as(&mut self, other: &Side, round: u32, rename: &dyn Fn(&str) -> String) {
+        for ((series, metric), reps) in &other.samples {
+            let series = rename(series);
+            let mine = self
+                .samples
+                .entry((series.clone(), metric.clone()))
+                .or_default();
+            for v in reps.values() {
+                mine.entry(format!("{series}/r{round}"))
+                    .or_default()
+                    .extend(v);
+            }
+        }
+        for ((series, metric), v) in &other.info {
+            self.info
+                .entry((rename(series), metric.clone()))
+                .or_insert(v.clone());
+        }
+        for (series, v) in &other.failures {
+            self.failures.entry(rename(series)).or_insert(v.clone());
+        }
+    }
+
+    /// An empty side named `run_id`, to [`absorb`](Side::absorb) rounds into.
+    pub fn empty(run_id: &str) -> Side {
+        Side {
+            run_id: run_id.into(),
+            samples: BTreeMap::new(),
+            info: BTreeMap::new(),
+            failures: BTreeMap::new(),
+        }
+    }
+
+    /// The same side made slower by `factor` (1.5: every time ×1.5, every rate ÷1.5): a known
+    /// change, to test what a verdict detects.
+    pub fn slowed(&self, factor: f64) -> Side {
+        let mut s = self.clone();
+        for (key, reps) in s.samples.iter_mut() {
+            let lower = self.info.get(key).is_none_or(|(_, lower)| *lower);
+            let f = if lower { factor } else { 1.0 / factor };
+            for x in reps.values_mut().flatten() {
+                *x *= f;
+            }
+        }
+        s
+    }
 }
 
 fn load_side(dir: &Path, warnings: &mut Vec<String>) -> Result<Side, String> {
@@ -124,26 +220,24 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-fn reason_for(c: &Comparison, cfg: &CompareConfig) -> String {
-    let level = (1.0 - cfg.alpha) * 100.0;
-    let t = cfg.threshold * 100.0;
+fn reason_for(c: &Comparison, q: f64, cfg: &CompareConfig) -> String {
     let ci = format!(
-        "ratio {:.3} ({level:.0}% CI {:.3}..{:.3})",
-        c.ratio.ratio, c.ratio.low, c.ratio.high
+        "ratio {:.3} ({:.1}% CI {:.3}..{:.3})",
+        c.ratio.ratio,
+        c.ratio.level * 100.0,
+        c.ratio.low,
+        c.ratio.high
     );
+    let t = cfg.threshold * 100.0;
+    let exact = if c.exact { "exact " } else { "" };
+    let test = if q.is_finite() && q != c.p_value {
+        format!("{exact}Mann-Whitney p={:.2e}, q={q:.2e}", c.p_value)
+    } else {
+        format!("{exact}Mann-Whitney p={:.2e}", c.p_value)
+    };
     match &c.verdict {
-        Verdict::Faster | Verdict::Slower => {
-            format!("{ci} beyond ±{t:.1}%, Mann-Whitney p={:.2e}", c.p_value)
-        }
-        Verdict::Same
-            if c.ratio.low >= 1.0 - cfg.threshold && c.ratio.high <= 1.0 + cfg.threshold =>
-        {
-            format!("{ci} within ±{t:.1}%")
-        }
-        Verdict::Same => format!(
-            "no detectable change: {ci}, Mann-Whitney p={:.2e}",
-            c.p_value
-        ),
+        Verdict::Faster | Verdict::Slower => format!("{ci} beyond ±{t:.1}%, {test}"),
+        Verdict::Same => format!("{ci} within ±{t:.1}%: any change is smaller than {t:.1}%"),
         Verdict::Unknown {
             reason,
             more_samples,
@@ -194,21 +288,75 @@ pub fn compare_runs(
     threshold: f64,
     by: Unit,
 ) -> Result<CompareReport, String> {
+    compare_dirs(baseline, candidate, &Options::new(threshold, by))
+}
+
+/// How [`compare_sides`] tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Smallest relative change that matters (0.02 = 2%).
+    pub threshold: f64,
+    pub by: Unit,
+    /// The false-discovery rate the verdicts keep (q <= alpha), and 1 - the intervals' level.
+    pub alpha: f64,
+    /// Only these sample metrics (e.g. `step_time_rel`); empty: every metric but loss.
+    pub metrics: Vec<String>,
+}
+
+impl Options {
+    pub fn new(threshold: f64, by: Unit) -> Options {
+        Options {
+            threshold,
+            by,
+            alpha: CompareConfig::default().alpha,
+            metrics: Vec::new(),
+        }
+    }
+}
+
+/// [`compare_runs`] with every option.
+pub fn compare_dirs(
+    baseline: &Path,
+    candidate: &Path,
+    opts: &Options,
+) -> Result<CompareReport, String> {
+    let mut warnings = Vec::new();
+    let base = Side::load(baseline, &mut warnings)?;
+    let cand = Side::load(candidate, &mut warnings)?;
+    let mut report = compare_sides(&base, &cand, opts)?;
+    report.warnings = warnings;
+    Ok(report)
+}
+
+/// [`compare_runs`] on sides already read. The rows' p-values form one family: each verdict is
+/// decided on its Benjamini-Hochberg q ([`stats::benjamini_hochberg`]).
+pub fn compare_sides(base: &Side, cand: &Side, opts: &Options) -> Result<CompareReport, String> {
+    let (threshold, by) = (opts.threshold, opts.by);
     if !threshold.is_finite() || !(0.0..1.0).contains(&threshold) {
         return Err(format!(
             "threshold {threshold}: expected a fraction in [0, 1), e.g. 0.02 for 2%"
         ));
     }
+    if !(opts.alpha > 0.0 && opts.alpha < 1.0) {
+        return Err(format!(
+            "alpha {}: expected a fraction in (0, 1)",
+            opts.alpha
+        ));
+    }
     let cfg = CompareConfig {
         threshold,
+        alpha: opts.alpha,
         ..CompareConfig::default()
     };
-    let mut warnings = Vec::new();
-    let base = load_side(baseline, &mut warnings)?;
-    let cand = load_side(candidate, &mut warnings)?;
-    let keys: BTreeSet<&(String, String)> =
-        base.samples.keys().chain(cand.samples.keys()).collect();
+    let keys: BTreeSet<&(String, String)> = base
+        .samples
+        .keys()
+        .chain(cand.samples.keys())
+        .filter(|(_, m)| opts.metrics.is_empty() || opts.metrics.contains(m))
+        .collect();
     let mut rows = Vec::new();
+    // per row: the comparison that carries the verdict (None: nothing to test)
+    let mut tested: Vec<Option<Comparison>> = Vec::new();
     for key in keys {
         let (series, metric) = key;
         let (unit, lower) = base
@@ -238,7 +386,9 @@ pub fn compare_runs(
             ratio: None,
             ci_low: None,
             ci_high: None,
+            ci_level: None,
             p_value: None,
+            q_value: None,
             n_baseline: count(&b),
             n_candidate: count(&c),
             verdict: "unknown".into(),
@@ -247,21 +397,13 @@ pub fn compare_runs(
         match (&b, &c) {
             (Some((b_all, b_reps)), Some((c_all, c_reps))) => {
                 let steps = stats::compare(b_all, c_all, lower, &cfg);
-                let cmp = match by {
-                    Unit::Steps => steps.clone(),
-                    Unit::Repetitions => stats::compare(b_reps, c_reps, lower, &cfg),
-                };
                 let few =
                     by == Unit::Repetitions && b_reps.len().min(c_reps.len()) < cfg.min_samples;
-                // Too few repetitions: the steps' ratio and CI are shown, the verdict stays open.
-                let shown = if few { &steps } else { &cmp };
-                row.ratio = finite(shown.ratio.ratio);
-                row.ci_low = finite(shown.ratio.low);
-                row.ci_high = finite(shown.ratio.high);
-                row.p_value = finite(shown.p_value);
-                row.verdict = verdict_name(&cmp.verdict).into();
-                row.reason = if few {
-                    format!(
+                if few {
+                    // Too few repetitions: the steps' ratio and CI are shown, the verdict stays
+                    // open.
+                    show(&mut row, &steps);
+                    row.reason = format!(
                         "{} and {} repetition(s), fewer than {} a side: the variation between runs \
                          is not measured (rerun with `repetitions = {}` or more, or compare steps \
                          with `--steps` on a quiet machine); the steps alone would say {}: {}",
@@ -270,44 +412,81 @@ pub fn compare_runs(
                         cfg.min_samples,
                         cfg.min_samples,
                         verdict_name(&steps.verdict),
-                        reason_for(&steps, &cfg)
-                    )
+                        reason_for(&steps, steps.p_value, &cfg)
+                    );
+                    tested.push(None);
                 } else {
-                    match by {
-                        Unit::Steps => reason_for(&cmp, &cfg),
-                        Unit::Repetitions => format!(
-                            "{} (over the medians of {} and {} repetitions)",
-                            reason_for(&cmp, &cfg),
-                            b_reps.len(),
-                            c_reps.len()
-                        ),
-                    }
-                };
+                    let cmp = match by {
+                        Unit::Steps => steps,
+                        Unit::Repetitions => stats::compare(b_reps, c_reps, lower, &cfg),
+                    };
+                    show(&mut row, &cmp);
+                    tested.push(Some(cmp));
+                }
             }
             (Some(_), None) => {
                 row.reason = match cand.failures.get(series) {
                     Some(f) => format!("only in baseline (candidate case {f})"),
                     None => "only in baseline".into(),
                 };
+                tested.push(None);
             }
             _ => {
                 row.reason = match base.failures.get(series) {
                     Some(f) => format!("only in candidate (baseline case {f})"),
                     None => "only in candidate".into(),
                 };
+                tested.push(None);
             }
         }
         rows.push(row);
     }
+    let p: Vec<f64> = tested
+        .iter()
+        .map(|t| t.as_ref().map_or(f64::NAN, |c| c.p_value))
+        .collect();
+    let q = stats::benjamini_hochberg(&p);
+    for ((row, t), q) in rows.iter_mut().zip(&tested).zip(q) {
+        let Some(cmp) = t else { continue };
+        let verdict = stats::decide(
+            cmp,
+            if q.is_nan() { cmp.p_value } else { q },
+            row.lower_is_better,
+            &cfg,
+        );
+        row.q_value = finite(q);
+        row.verdict = verdict_name(&verdict).into();
+        let decided = Comparison {
+            verdict,
+            ..cmp.clone()
+        };
+        let reason = reason_for(&decided, q, &cfg);
+        row.reason = match by {
+            Unit::Steps => reason,
+            Unit::Repetitions => format!(
+                "{reason} (over the medians of {} and {} repetitions)",
+                row.n_baseline, row.n_candidate
+            ),
+        };
+    }
     let regressions = rows.iter().filter(|r| r.verdict == "slower").count();
     Ok(CompareReport {
-        baseline: base.run_id,
-        candidate: cand.run_id,
+        baseline: base.run_id.clone(),
+        candidate: cand.run_id.clone(),
         threshold,
         rows,
         regressions,
-        warnings,
+        warnings: Vec::new(),
     })
+}
+
+/// A comparison's numbers into its row.
+fn show(row: &mut CompareRow, c: &Comparison) {
+    row.ratio = finite(c.ratio.ratio);
+    row.ci_low = finite(c.ratio.low);
+    row.ci_high = finite(c.ratio.high);
+    row.ci_level = finite(c.ratio.level);
+    row.p_value = finite(c.p_value);
 }
 
 fn opt(x: Option<f64>, unit: &str) -> String {
@@ -325,15 +504,19 @@ pub fn markdown(report: &CompareReport) -> String {
         "metric",
         "baseline",
         "candidate",
-        "ratio [99% CI]",
+        "ratio [CI, coverage]",
         "p",
+        "q",
         "n (base/cand)",
         "verdict",
         "reason",
     ]);
     for r in &report.rows {
         let ratio = match (r.ratio, r.ci_low, r.ci_high) {
-            (Some(x), Some(l), Some(h)) => format!("{x:.3} [{l:.3}, {h:.3}]"),
+            (Some(x), Some(l), Some(h)) => format!(
+                "{x:.3} [{l:.3}, {h:.3}, {:.1}%]",
+                r.ci_level.unwrap_or(f64::NAN) * 100.0
+            ),
             (Some(x), _, _) => format!("{x:.3}"),
             _ => "–".into(),
         };
@@ -345,6 +528,9 @@ pub fn markdown(report: &CompareReport) -> String {
             ratio,
             r.p_value
                 .map(|p| format!("{p:.2e}"))
+                .unwrap_or_else(|| "–".into()),
+            r.q_value
+                .map(|q| format!("{q:.2e}"))
                 .unwrap_or_else(|| "–".into()),
             format!("{}/{}", r.n_baseline, r.n_candidate),
             r.verdict.clone(),

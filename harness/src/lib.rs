@@ -1,6 +1,7 @@
 //! gapbench: measures how far machine-learning training inside web browsers lags native training,
 //! and why. Scenario -> plan of cases -> target -> records -> report; each stage is one module.
 
+pub mod ab;
 pub mod bundle;
 pub mod catalog;
 pub mod ceiling;
@@ -13,6 +14,7 @@ pub mod interrupt;
 pub mod manifest;
 pub mod meter;
 pub mod plan;
+pub mod power;
 pub mod proc;
 pub mod record;
 pub mod report;

@@ -21,6 +21,26 @@ pub const DEFAULT_STEPS: u32 = 20;
 pub const DEFAULT_TIMEOUT_S: u64 = 600;
 /// Execution contexts a group may ask for.
 pub const CONTEXTS: [&str; 3] = ["main", "main-frame", "worker"];
+/// Bounds on what a scenario may ask for, checked before anything is planned or allocated.
+/// A scenario file larger than this is refused unread.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+/// Most cases one scenario may plan (a search group counts its most trials, [`crate::ceiling::MAX_TRIALS`]
+/// per cell, plus the cell).
+pub const MAX_CASES: u64 = 100_000;
+/// Most `repetitions` of a case.
+pub const MAX_REPETITIONS: u32 = 10_000;
+/// Most measured `steps` and `warmup` steps of a case.
+pub const MAX_STEPS: u32 = 1_000_000;
+/// Most `epochs` of a case.
+pub const MAX_EPOCHS: u32 = 10_000;
+/// Longest `timeout_s` of a case: one week.
+pub const MAX_TIMEOUT_S: u64 = 7 * 24 * 3600;
+/// Most `classes` of a Teachable Machine workload.
+pub const MAX_CLASSES: u32 = 1_000;
+/// Most `samples_per_class` (the memory-ceiling search's own limit).
+pub const MAX_SAMPLES_PER_CLASS: u32 = 1 << 26;
+/// Longest scenario `name` (it names the run directory).
+pub const MAX_NAME_CHARS: usize = 64;
 /// Size keywords accepted for any workload, resolved by [`Group::sizes_for`].
 pub const SIZE_KEYWORDS: [&str; 4] = ["smallest", "largest", "all", "default"];
 
@@ -103,7 +123,8 @@ pub struct Group {
     pub meters: Vec<String>,
     pub classes: Option<u32>,
     pub samples_per_class: Option<u32>,
-    /// Test-only fault injection handed to the probe: "panic", "hang" or "alloc:<MiB>".
+    /// Test-only fault injection handed to the probe: "panic", "hang" or "alloc:<MiB>"; or
+    /// "slowdown:<fraction>", every step that much slower (what a verdict detects).
     /// Used by the fault-injection tests; never set it in a real measurement.
     pub fault: Option<String>,
     /// A memory-ceiling search instead of plain cases: "samples" (tm-image) or "model" (mlp
@@ -172,6 +193,16 @@ impl std::error::Error for ScenarioError {}
 
 /// Reads and validates the scenario file at `path`.
 pub fn load(path: &Path, catalog: &dyn Catalog) -> Result<Scenario, ScenarioError> {
+    load_with_text(path, catalog).map(|(s, _)| s)
+}
+
+/// Reads and validates the scenario file at `path`; also returns the text that was validated
+/// (a run keeps a copy of it).
+pub fn load_with_text(
+    path: &Path,
+    catalog: &dyn Catalog,
+) -> Result<(Scenario, String), ScenarioError> {
+    use std::io::Read;
     let bare = |line: Option<(usize, usize)>, message: String| ScenarioError {
         file: path.to_path_buf(),
         line: line.map(|l| l.0),
@@ -179,8 +210,22 @@ pub fn load(path: &Path, catalog: &dyn Catalog) -> Result<Scenario, ScenarioErro
         key: None,
         message,
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| bare(None, format!("cannot read scenario file: {e}")))?;
+    let cannot = |e: std::io::Error| bare(None, format!("cannot read scenario file: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    // Read one byte past the limit to tell a file that is too large without reading it all.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(bare(
+            None,
+            format!(
+                "scenario file is larger than {} KiB (the most a scenario may be); is this a scenario?",
+                MAX_FILE_BYTES / 1024
+            ),
+        ));
+    }
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -190,7 +235,8 @@ pub fn load(path: &Path, catalog: &dyn Catalog) -> Result<Scenario, ScenarioErro
             return Err(bare(Some(at), "file is not valid UTF-8".to_string()));
         }
     };
-    parse(&text, path, catalog)
+    let scenario = parse(&text, path, catalog)?;
+    Ok((scenario, text))
 }
 
 /// Validates scenario `text`; `path` is only used to label errors and [`Scenario::path`].
@@ -234,15 +280,24 @@ pub fn parse(text: &str, path: &Path, catalog: &dyn Catalog) -> Result<Scenario,
                         ),
                     ));
                 }
+                if !is_plain_name(s) {
+                    return Err(cx.at_value(
+                        &f,
+                        format!(
+                            "`name` names the run directory: expected at most {MAX_NAME_CHARS} letters, digits, `-`, `_` or `.`, not starting with `.`, found {}",
+                            found(f.value.get_ref())
+                        ),
+                    ));
+                }
                 name = Some(s.to_string());
             }
             "description" => description = Some(cx.string(&f)?.to_string()),
             "seed" => seed = cx.int(&f, 0, u64::MAX.into())? as u64,
             "shuffle" => shuffle = cx.boolean(&f)?,
-            "repetitions" => defaults.repetitions = cx.u32(&f, 1)?,
-            "warmup" => defaults.warmup = cx.u32(&f, 0)?,
-            "steps" => defaults.steps = cx.u32(&f, 1)?,
-            "timeout_s" => defaults.timeout_s = cx.int(&f, 1, u64::MAX.into())? as u64,
+            "repetitions" => defaults.repetitions = cx.u32(&f, 1, MAX_REPETITIONS)?,
+            "warmup" => defaults.warmup = cx.u32(&f, 0, MAX_STEPS)?,
+            "steps" => defaults.steps = cx.u32(&f, 1, MAX_STEPS)?,
+            "timeout_s" => defaults.timeout_s = cx.int(&f, 1, MAX_TIMEOUT_S.into())? as u64,
             "group" => group_entry = Some(f),
             other => {
                 let hint = if GROUP_KEYS.contains(&other) {
@@ -289,6 +344,7 @@ pub fn parse(text: &str, path: &Path, catalog: &dyn Catalog) -> Result<Scenario,
         }
     };
     let mut groups = Vec::with_capacity(tables.len());
+    let mut planned: u64 = 0;
     for (i, item) in tables.iter().enumerate() {
         let DeValue::Table(table) = item.get_ref() else {
             return Err(cx.err(
@@ -300,7 +356,7 @@ pub fn parse(text: &str, path: &Path, catalog: &dyn Catalog) -> Result<Scenario,
                 ),
             ));
         };
-        groups.push(cx.group(i + 1, item.span(), table, &defaults, catalog)?);
+        groups.push(cx.group(i + 1, item.span(), table, &defaults, catalog, &mut planned)?);
     }
 
     Ok(Scenario {
@@ -410,9 +466,9 @@ impl Cx<'_> {
         }
     }
 
-    fn u32(&self, f: &Field<'_, '_>, min: u32) -> Result<u32, ScenarioError> {
+    fn u32(&self, f: &Field<'_, '_>, min: u32, max: u32) -> Result<u32, ScenarioError> {
         // The range check makes the conversion lossless.
-        self.int(f, min.into(), u32::MAX.into()).map(|n| n as u32)
+        self.int(f, min.into(), max.into()).map(|n| n as u32)
     }
 
     /// A non-empty array whose items are all strings, with each item's span; no duplicates.
@@ -532,8 +588,11 @@ impl Cx<'_> {
         table: &DeTable<'_>,
         defaults: &Defaults,
         catalog: &dyn Catalog,
+        planned: &mut u64,
     ) -> Result<Group, ScenarioError> {
         let place = format!(" in [[group]] {index}");
+        // Where each key of this group is written, for errors found after the loop.
+        let mut spans: Vec<(&'static str, Range<usize>)> = Vec::new();
         let line = line_col(self.text, span.start).0;
         let mut g = Group {
             line,
@@ -562,6 +621,9 @@ impl Cx<'_> {
             |v: Vec<(String, Range<usize>)>| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
         for (key, value) in in_source_order(table) {
             let f = Field::new(key, value, place.clone());
+            if let Some(k) = GROUP_KEYS.iter().find(|k| **k == f.key) {
+                spans.push((*k, f.value.span()));
+            }
             match f.key {
                 "workloads" => {
                     let names = self.strings(&f, "workload")?;
@@ -597,23 +659,26 @@ impl Cx<'_> {
                     g.meters = strip(names);
                 }
                 "simd" => g.simd = self.booleans(&f)?,
-                "epochs" => g.epochs = Some(self.u32(&f, 1)?),
-                "steps" => g.steps = self.u32(&f, 1)?,
-                "warmup" => g.warmup = self.u32(&f, 0)?,
-                "repetitions" => g.repetitions = self.u32(&f, 1)?,
-                "timeout_s" => g.timeout_s = self.int(&f, 1, u64::MAX.into())? as u64,
-                "classes" => g.classes = Some(self.u32(&f, 2)?),
-                "samples_per_class" => g.samples_per_class = Some(self.u32(&f, 1)?),
+                "epochs" => g.epochs = Some(self.u32(&f, 1, MAX_EPOCHS)?),
+                "steps" => g.steps = self.u32(&f, 1, MAX_STEPS)?,
+                "warmup" => g.warmup = self.u32(&f, 0, MAX_STEPS)?,
+                "repetitions" => g.repetitions = self.u32(&f, 1, MAX_REPETITIONS)?,
+                "timeout_s" => g.timeout_s = self.int(&f, 1, MAX_TIMEOUT_S.into())? as u64,
+                "classes" => g.classes = Some(self.u32(&f, 2, MAX_CLASSES)?),
+                "samples_per_class" => {
+                    g.samples_per_class = Some(self.u32(&f, 1, MAX_SAMPLES_PER_CLASS)?)
+                }
                 "fault" => {
                     let v = self.string(&f)?;
                     let alloc_ok = v
                         .strip_prefix("alloc:")
                         .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0));
-                    if !(v == "panic" || v == "hang" || alloc_ok) {
+                    let slow_ok = wasm_probe::measure::slowdown_of(v).is_some_and(|s| s.is_ok());
+                    if !(v == "panic" || v == "hang" || alloc_ok || slow_ok) {
                         return Err(self.at_value(
                             &f,
                             format!(
-                                "{} must be \"panic\", \"hang\" or \"alloc:<MiB>\" (test-only fault injection), found \"{}\"",
+                                "{} must be \"panic\", \"hang\", \"alloc:<MiB>\" (test-only fault injection) or \"slowdown:<fraction>\" (0 < fraction <= 10: every step that much slower, to check what a verdict detects), found \"{}\"",
                                 f.name(),
                                 esc(v)
                             ),
@@ -701,8 +766,105 @@ impl Cx<'_> {
                 ));
             }
         }
+        self.check_plan_size(index, &span, &spans, &g, catalog, planned)?;
         Ok(g)
     }
+
+    /// Count the cases `g` plans (with checked arithmetic, from the parsed counts, before any
+    /// case exists) and add them to `planned`; past [`MAX_CASES`] is an error naming the field
+    /// that multiplies most.
+    fn check_plan_size(
+        &self,
+        index: usize,
+        span: &Range<usize>,
+        spans: &[(&'static str, Range<usize>)],
+        g: &Group,
+        catalog: &dyn Catalog,
+        planned: &mut u64,
+    ) -> Result<(), ScenarioError> {
+        let sizes: u64 = g
+            .workloads
+            .iter()
+            .map(|w| g.sizes_for(w, catalog).len() as u64)
+            .sum();
+        // Variants per size: a native target runs one; node one per backend x SIMD; a browser
+        // one per backend x SIMD x context.
+        let per_wasm = (g.backends.len() as u64).checked_mul(g.simd.len() as u64);
+        let variants: Option<u64> = g.targets.iter().try_fold(0u64, |acc, t| {
+            let n = if crate::plan::native_backend(t).is_some() {
+                Some(1)
+            } else if t == "node" {
+                per_wasm
+            } else {
+                per_wasm.and_then(|p| p.checked_mul(g.contexts.len() as u64))
+            }?;
+            acc.checked_add(n)
+        });
+        let per_case = if g.search.is_some() {
+            crate::ceiling::MAX_TRIALS as u64 + 1
+        } else {
+            1
+        };
+        let total = variants
+            .and_then(|v| v.checked_mul(sizes))
+            .and_then(|n| n.checked_mul(g.repetitions as u64))
+            .and_then(|n| n.checked_mul(per_case))
+            .and_then(|n| n.checked_add(*planned));
+        match total {
+            Some(t) if t <= MAX_CASES => {
+                *planned = t;
+                Ok(())
+            }
+            _ => {
+                let factors = [
+                    ("repetitions", g.repetitions as u64),
+                    ("sizes", sizes),
+                    ("targets", variants.unwrap_or(u64::MAX)),
+                ];
+                let (key, _) = factors
+                    .iter()
+                    .max_by_key(|(_, n)| *n)
+                    .copied()
+                    .unwrap_or(("repetitions", 0));
+                let at = spans
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_else(|| span.clone());
+                let search = if per_case > 1 {
+                    format!(" x {per_case} trials of a search")
+                } else {
+                    String::new()
+                };
+                let count = match total {
+                    Some(t) => t.to_string(),
+                    None => "more than 2^64".to_string(),
+                };
+                Err(self.err(
+                    Some(at),
+                    Some(key),
+                    format!(
+                        "`{key}`{place}: the scenario would plan {count} cases ({sizes} workload size(s) x {} target variant(s) x {} repetition(s){search}, plus {} before this group); the most a scenario may plan is {MAX_CASES}: lower `{key}`",
+                        variants.map_or("too many".to_string(), |v| v.to_string()),
+                        g.repetitions,
+                        *planned,
+                        place = format!(" in [[group]] {index}"),
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// Whether `name` can name a directory under `results/`: at most [`MAX_NAME_CHARS`] ASCII
+/// letters, digits, `-`, `_` or `.`, not starting with `.` (no `..`, no `/`, nothing hidden).
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_CHARS
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Entries of a table in the order they appear in the file (toml's map is sorted by key).
@@ -1351,7 +1513,7 @@ samples_per_class = 300
             "name = \"x\"\n\nsteps = 5000000000\n",
             Some(3),
             Some("steps"),
-            "`steps` must be an integer >= 1, found 5000000000 (too large: the maximum is 4294967295)",
+            "`steps` must be an integer >= 1, found 5000000000 (too large: the maximum is 1000000)",
         );
         expect(
             &in_group("classes = 0x1_0000_0000"),
@@ -1360,13 +1522,100 @@ samples_per_class = 300
             "found 0x100000000 (too large",
         );
         let s = ok(&format!(
-            "seed = 9223372036854775807\ntimeout_s = 4294967296\n{MINIMAL}"
+            "seed = 9223372036854775807\ntimeout_s = 604800\n{MINIMAL}"
         ));
-        assert_eq!((s.seed, s.groups[0].timeout_s), (i64::MAX as u64, 1 << 32));
-        assert_eq!(
-            ok(&in_group("steps = 4294967295")).groups[0].steps,
-            u32::MAX
+        assert_eq!((s.seed, s.groups[0].timeout_s), (i64::MAX as u64, 604_800));
+        assert_eq!(ok(&in_group("steps = 1000000")).groups[0].steps, MAX_STEPS);
+    }
+
+    #[test]
+    fn every_count_is_bounded() {
+        for (key, max) in [
+            ("steps", MAX_STEPS as u64),
+            ("warmup", MAX_STEPS as u64),
+            ("repetitions", MAX_REPETITIONS as u64),
+            ("epochs", MAX_EPOCHS as u64),
+            ("timeout_s", MAX_TIMEOUT_S),
+            ("classes", MAX_CLASSES as u64),
+            ("samples_per_class", MAX_SAMPLES_PER_CLASS as u64),
+        ] {
+            let e = expect(
+                &in_group(&format!("{key} = {}", max + 1)),
+                Some(5),
+                Some(key),
+                &format!("(too large: the maximum is {max})"),
+            );
+            assert!(
+                e.message.contains(&format!("`{key}` in [[group]] 1")),
+                "{e}"
+            );
+        }
+        // timeout_s near u64::MAX is refused, not overflowed later.
+        expect(
+            "name = \"x\"\ntimeout_s = 9223372036854775807\n",
+            Some(2),
+            Some("timeout_s"),
+            "the maximum is 604800",
         );
+    }
+
+    #[test]
+    fn plans_past_the_limit_are_refused_naming_the_field() {
+        // 4 sizes x (3 targets: 1 native + node 3x2 + chromium 3x2x3) x 10000 repetitions.
+        let text = "name = \"x\"\n[[group]]\nworkloads = [\"mlp\"]\nsizes = [\"all\"]\n\
+            targets = [\"native-ndarray\", \"node\", \"chromium\"]\nbackends = [\"ndarray\", \"flex\", \"webgpu\"]\n\
+            simd = [true, false]\ncontexts = [\"main\", \"main-frame\", \"worker\"]\nrepetitions = 10000\n";
+        let e = expect(
+            text,
+            Some(9),
+            Some("repetitions"),
+            "`repetitions` in [[group]] 1: the scenario would plan 1000000 cases (4 workload size(s) x 25 target variant(s) x 10000 repetition(s)",
+        );
+        assert!(
+            e.message.contains("the most a scenario may plan is 100000"),
+            "{e}"
+        );
+        // Many groups that each fit add up.
+        let group = "[[group]]\nworkloads = [\"mlp\"]\ntargets = [\"native-ndarray\"]\nrepetitions = 10000\n";
+        let many = format!("name = \"x\"\n{}", group.repeat(11));
+        let e = expect(
+            &many,
+            Some(45),
+            Some("repetitions"),
+            "plus 100000 before this group",
+        );
+        assert!(e.message.contains("110000 cases"), "{e}");
+        // A search group counts its trials.
+        let search = "name = \"x\"\n[[group]]\nworkloads = [\"tm-image\"]\ntargets = [\"node\"]\nsearch = \"samples\"\nrepetitions = 10000\n";
+        let e = expect(search, Some(6), Some("repetitions"), "trials of a search");
+        assert!(e.message.contains("130000 cases"), "{e}");
+    }
+
+    #[test]
+    fn names_must_be_plain() {
+        for bad in ["../../x", "/abs", "a/b", ".hidden", "a b", "x\\y"] {
+            let text = MINIMAL.replace("\"m\"", &format!("{bad:?}"));
+            let e = expect(
+                &text,
+                Some(1),
+                Some("name"),
+                "`name` names the run directory",
+            );
+            assert!(e.message.contains(&format!("{bad:?}")), "{e}");
+        }
+        let long = "n".repeat(MAX_NAME_CHARS + 1);
+        expect(
+            &MINIMAL.replace("\"m\"", &format!("{long:?}")),
+            Some(1),
+            Some("name"),
+            "at most 64",
+        );
+        for good in ["native-smoke", "a.b_c-1", "X"] {
+            assert_eq!(
+                ok(&MINIMAL.replace("\"m\"", &format!("{good:?}"))).name,
+                good
+            );
+        }
     }
 
     #[test]
@@ -1547,7 +1796,7 @@ samples_per_class = 300
     #[test]
     fn columns_count_characters() {
         let e = expect(
-            "name = \"é\" # ü\nsteps = 0\n",
+            "description = \"é\" # ü\nsteps = 0\n",
             Some(2),
             Some("steps"),
             "found 0",

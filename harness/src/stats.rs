@@ -162,6 +162,42 @@ pub fn tukey_outliers(samples: &[f64]) -> (usize, usize) {
     tukey_sorted(&sorted_copy(samples))
 }
 
+/// Distribution-free interval for the median from order statistics: [x_(k), x_(n+1-k)] with the
+/// largest k whose two-sided binomial tail 2·P(Bin(n, ½) <= k - 1) is at most 1 - `level`.
+/// Returns (low, high, achieved coverage). Too few samples to reach `level` give [min, max] with
+/// its real, lower coverage 1 - 2^(1-n) (2: 50%, 3: 75%, 4: 87.5%, 5: 93.75%), which the caller
+/// must show. NaNs for an empty slice; (x, x, 0) for one sample.
+pub fn median_ci_order(samples: &[f64], level: f64) -> (f64, f64, f64) {
+    let n = samples.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let sorted = sorted_copy(samples);
+    if n == 1 {
+        return (sorted[0], sorted[0], 0.0);
+    }
+    // cdf[j] = P(Bin(n, 1/2) <= j), from the binomial coefficients
+    let mut cdf = Vec::with_capacity(n + 1);
+    let (mut coef, mut acc) = (1.0f64, 0.0f64);
+    let total = 2f64.powi(n as i32);
+    for j in 0..=n {
+        acc += coef;
+        cdf.push(acc / total);
+        coef = coef * (n - j) as f64 / (j + 1) as f64;
+    }
+    let tail = (1.0 - level.clamp(0.0, 1.0)) / 2.0;
+    let k = cdf
+        .iter()
+        .take_while(|p| **p <= tail)
+        .count()
+        .clamp(1, n.div_ceil(2));
+    (
+        sorted[k - 1],
+        sorted[n - k],
+        (1.0 - 2.0 * cdf[k - 1]).max(0.0),
+    )
+}
+
 /// Bootstrap percentile CI of the median: `resamples` resamples of size n drawn with replacement,
 /// the CI is the `(1-level)/2` and `(1+level)/2` quantiles of their medians. `level` is clamped to
 /// [0, 1] (NaN means 0.95). n = 1 or `resamples == 0` gives the degenerate (median, median);
@@ -189,40 +225,98 @@ pub fn bootstrap_median_ci(samples: &[f64], resamples: usize, level: f64, seed: 
 // ---------------------------------------------------------------------------------------
 
 /// Result of [`mann_whitney`]. `u` is U for the first slice (number of (a, b) pairs with a > b,
-/// ties counting 1/2); `z` is negative when `a` tends to be smaller than `b`.
+/// ties counting 1/2); `z` is negative when `a` tends to be smaller than `b` (the normal
+/// approximation's statistic, kept for sample-size estimates even when `exact`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MannWhitney {
     pub u: f64,
     pub z: f64,
     pub p_two_sided: f64,
+    /// p comes from the exact permutation distribution of the rank sum (ties included), not
+    /// from the normal approximation.
+    pub exact: bool,
 }
 
-/// Mann-Whitney U with average ranks for ties, normal approximation with tie correction and
-/// continuity correction (matches SciPy's `mannwhitneyu(method="asymptotic")`).
-/// Both slices need >= 1 element and finite values; if either is empty, or all values are tied,
-/// the result is u = n1*n2/2 (0 if empty), z = 0, p = 1 (no evidence of a difference).
+/// Largest combined sample size for which [`mann_whitney`] and [`ratio_ci`] use exact
+/// distributions; above it the normal approximation is accurate to well under α = 0.01.
+pub const EXACT_MAX_N: usize = 80;
+
+/// Mann-Whitney U with average ranks for ties. For n1 + n2 <= [`EXACT_MAX_N`] the two-sided p
+/// is exact: twice the smaller tail of the permutation distribution of the rank sum given the
+/// observed ties (SciPy's `method="exact"` where there are no ties; a permutation test where
+/// there are). Larger samples use the normal approximation with tie and continuity
+/// corrections (SciPy's `method="asymptotic"`). With 5 a side, fully separated samples give
+/// p = 2/252 = 0.0079, which the approximation (0.0122) would not let pass α = 0.01.
+/// If either slice is empty, or all values are tied, the result is u = n1*n2/2 (0 if empty),
+/// z = 0, p = 1 (no evidence of a difference).
 pub fn mann_whitney(a: &[f64], b: &[f64]) -> MannWhitney {
     let (n1, n2) = (a.len(), b.len());
     let (n1f, n2f) = (n1 as f64, n2 as f64);
     let mu = n1f * n2f / 2.0;
+    let none = |u: f64| MannWhitney {
+        u,
+        z: 0.0,
+        p_two_sided: 1.0,
+        exact: false,
+    };
     if n1 == 0 || n2 == 0 {
+        return none(mu);
+    }
+    let (doubled, in_a, tie_term) = doubled_ranks(a, b);
+    let rank_sum_a2: u64 = doubled
+        .iter()
+        .zip(&in_a)
+        .filter(|(_, a)| **a)
+        .map(|(r, _)| *r as u64)
+        .sum();
+    let u = rank_sum_a2 as f64 / 2.0 - n1f * (n1f + 1.0) / 2.0;
+    let nf = (n1 + n2) as f64;
+    let variance = n1f * n2f / 12.0 * ((nf + 1.0) - tie_term / (nf * (nf - 1.0)));
+    if variance.partial_cmp(&0.0) != Some(Ordering::Greater) {
+        return none(u);
+    }
+    let diff = u - mu;
+    let corrected = diff.signum() * (diff.abs() - 0.5).max(0.0);
+    let z = corrected / variance.sqrt();
+    if n1 + n2 <= EXACT_MAX_N {
+        let counts = subset_sum_counts(&doubled, n1.min(n2));
+        // Count on the smaller side's rank sum (the DP is cheaper); the tails are symmetric in
+        // which side is counted.
+        let observed = if n1 <= n2 {
+            rank_sum_a2
+        } else {
+            doubled.iter().map(|r| *r as u64).sum::<u64>() - rank_sum_a2
+        } as usize;
+        let total: f64 = counts.iter().sum();
+        let lower: f64 = counts[..=observed].iter().sum::<f64>() / total;
+        let upper: f64 = counts[observed..].iter().sum::<f64>() / total;
         return MannWhitney {
-            u: mu,
-            z: 0.0,
-            p_two_sided: 1.0,
+            u,
+            z,
+            p_two_sided: (2.0 * lower.min(upper)).min(1.0),
+            exact: true,
         };
     }
-    // (value, is_from_a), sorted by value.
+    MannWhitney {
+        u,
+        z,
+        p_two_sided: two_sided_p(z),
+        exact: false,
+    }
+}
+
+/// Ranks ×2 (so that average ranks of ties stay integers) of `a` then `b` pooled, in sorted
+/// order, with whether each came from `a`, and the tie term Σ(t³ - t).
+fn doubled_ranks(a: &[f64], b: &[f64]) -> (Vec<u32>, Vec<bool>, f64) {
     let mut all: Vec<(f64, bool)> = a
         .iter()
         .map(|&x| (x, true))
         .chain(b.iter().map(|&x| (x, false)))
         .collect();
     all.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-
     let n = all.len();
-    let mut rank_sum_a = 0.0;
-    let mut tie_term = 0.0; // sum over tie groups of t^3 - t
+    let mut doubled = vec![0u32; n];
+    let mut tie_term = 0.0;
     let mut i = 0;
     while i < n {
         let mut j = i + 1;
@@ -230,50 +324,95 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> MannWhitney {
             j += 1;
         }
         // positions i..j (0-based) share ranks i+1..=j, average (i + 1 + j) / 2
-        let avg_rank = (i + 1 + j) as f64 / 2.0;
-        let in_a = all[i..j].iter().filter(|(_, from_a)| *from_a).count();
-        rank_sum_a += avg_rank * in_a as f64;
+        for d in &mut doubled[i..j] {
+            *d = (i + 1 + j) as u32;
+        }
         let t = (j - i) as f64;
         tie_term += t * t * t - t;
         i = j;
     }
+    (doubled, all.iter().map(|x| x.1).collect(), tie_term)
+}
 
-    let u = rank_sum_a - n1f * (n1f + 1.0) / 2.0;
-    let nf = n as f64;
-    let variance = n1f * n2f / 12.0 * ((nf + 1.0) - tie_term / (nf * (nf - 1.0)));
-    if variance.partial_cmp(&0.0) != Some(Ordering::Greater) {
-        return MannWhitney {
-            u,
-            z: 0.0,
-            p_two_sided: 1.0,
-        };
+/// `counts[s]`: how many of the size-`k` subsets of `weights` sum to `s` (as f64: C(80, 40) is
+/// about 1e23). Dynamic programming over the items, O(n·k·Σweights).
+fn subset_sum_counts(weights: &[u32], k: usize) -> Vec<f64> {
+    let max: usize = weights.iter().map(|w| *w as usize).sum();
+    let width = max + 1;
+    // dp[j * width + s]: subsets of size j summing to s, over the items seen so far
+    let mut dp = vec![0.0f64; (k + 1) * width];
+    dp[0] = 1.0;
+    let mut reach = 0usize; // largest sum reachable so far
+    for (seen, &w) in weights.iter().enumerate() {
+        let w = w as usize;
+        reach += w;
+        for j in (1..=k.min(seen + 1)).rev() {
+            let (lower, upper) = dp.split_at_mut(j * width);
+            let from = &lower[(j - 1) * width..];
+            let to = &mut upper[..width];
+            for s in (w..=reach).rev() {
+                to[s] += from[s - w];
+            }
+        }
     }
-    let diff = u - mu;
-    let corrected = diff.signum() * (diff.abs() - 0.5).max(0.0);
-    let z = corrected / variance.sqrt();
-    MannWhitney {
-        u,
-        z,
-        p_two_sided: two_sided_p(z),
+    dp[k * width..].to_vec()
+}
+
+/// P(U <= u) for u = 0..=n1*n2 under the null hypothesis, without ties (exact).
+fn u_null_cdf(n1: usize, n2: usize) -> Vec<f64> {
+    let k = n1.min(n2);
+    let ranks: Vec<u32> = (1..=(n1 + n2) as u32).collect();
+    let counts = subset_sum_counts(&ranks, k);
+    // rank sums of the smaller side run from k(k+1)/2; U = sum - k(k+1)/2
+    let offset = k * (k + 1) / 2;
+    let total: f64 = counts.iter().sum();
+    let mut acc = 0.0;
+    counts[offset..=offset + n1 * n2]
+        .iter()
+        .map(|c| {
+            acc += c;
+            acc / total
+        })
+        .collect()
+}
+
+/// Benjamini-Hochberg adjusted p-values (q-values) for a family of tests, in input order.
+/// Non-finite p-values are left out of the family and come back as NaN.
+pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_finite()).collect();
+    idx.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
+    let m = idx.len() as f64;
+    let mut q = vec![f64::NAN; p.len()];
+    let mut running = 1.0f64;
+    for (rank, &i) in idx.iter().enumerate().rev() {
+        running = running.min(p[i] * m / (rank + 1) as f64);
+        q[i] = running.min(1.0);
     }
+    q
 }
 
 // ---------------------------------------------------------------------------------------
 // Ratio of medians
 // ---------------------------------------------------------------------------------------
 
-/// Ratio of medians candidate/baseline with a bootstrap percentile CI.
+/// The candidate/baseline ratio with a confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RatioCi {
     pub ratio: f64,
     pub low: f64,
     pub high: f64,
+    /// The interval's real coverage: the exact level the order statistics achieve (at least the
+    /// level asked for where the sample can reach it, less where it cannot), or the nominal
+    /// level of a bootstrap or normal-approximation interval.
+    pub level: f64,
 }
 
 /// Ratio of medians candidate/baseline with a bootstrap percentile CI at `level` (each side
 /// resampled independently, `resamples` times; deterministic for a `seed`). With
 /// `resamples == 0` or one sample per side the CI is (ratio, ratio). All NaN if either side is
 /// empty. A baseline median of 0 gives an infinite or NaN ratio: check before relying on it.
+/// At small n its real coverage is far below `level` (the bootstrap of a median of 4 values
+/// never leaves [min, max]): [`ratio_ci`] is what verdicts use.
 pub fn ratio_of_medians(
     baseline: &[f64],
     candidate: &[f64],
@@ -286,6 +425,7 @@ pub fn ratio_of_medians(
             ratio: f64::NAN,
             low: f64::NAN,
             high: f64::NAN,
+            level: f64::NAN,
         };
     }
     let ratio = median(candidate) / median(baseline);
@@ -294,6 +434,7 @@ pub fn ratio_of_medians(
             ratio,
             low: ratio,
             high: ratio,
+            level: 0.0,
         };
     }
     let mut rng = Rng::new(seed);
@@ -308,7 +449,68 @@ pub fn ratio_of_medians(
         .collect();
     ratios.sort_unstable_by(f64::total_cmp);
     let (low, high) = percentile_interval(&ratios, level);
-    RatioCi { ratio, low, high }
+    RatioCi {
+        ratio,
+        low,
+        high,
+        level,
+    }
+}
+
+/// Most pairwise ratios [`ratio_ci`] sorts (n1·n2); beyond, it falls back to the bootstrap.
+const MAX_PAIRS: usize = 4_000_000;
+
+/// The candidate/baseline ratio as the Hodges-Lehmann estimate (the median of all n1·n2
+/// pairwise ratios c_j / b_i) with its distribution-free interval (Bauer 1972; the Moses
+/// interval on log values): the k-th smallest and k-th largest pairwise ratio, k taken from the
+/// Mann-Whitney null distribution, so the interval and the test agree. Exact for
+/// n1 + n2 <= [`EXACT_MAX_N`]; `level` in the result is the coverage the order statistics really
+/// achieve, which is below the level asked for when the samples are too few to reach it (4 a
+/// side reach 97.1%, not 99%). Needs positive values; otherwise, or past [`MAX_PAIRS`], it is
+/// [`ratio_of_medians`]'s bootstrap. All NaN if either side is empty.
+pub fn ratio_ci(
+    baseline: &[f64],
+    candidate: &[f64],
+    level: f64,
+    resamples: usize,
+    seed: u64,
+) -> RatioCi {
+    let (n1, n2) = (baseline.len(), candidate.len());
+    let positive = baseline.iter().chain(candidate).all(|x| *x > 0.0);
+    if n1 == 0 || n2 == 0 || !positive || n1 * n2 > MAX_PAIRS {
+        return ratio_of_medians(baseline, candidate, resamples, level, seed);
+    }
+    let lb: Vec<f64> = baseline.iter().map(|x| x.ln()).collect();
+    let mut d: Vec<f64> = candidate
+        .iter()
+        .flat_map(|c| {
+            let lc = c.ln();
+            lb.iter().map(move |b| lc - b)
+        })
+        .collect();
+    d.sort_unstable_by(f64::total_cmp);
+    let m = d.len();
+    let tail = (1.0 - level.clamp(0.0, 1.0)) / 2.0;
+    // k: the largest count with P(U <= k - 1) <= tail; the interval is [d_(k), d_(m+1-k)].
+    let (k, achieved) = if n1 + n2 <= EXACT_MAX_N {
+        let cdf = u_null_cdf(n1, n2);
+        let k = cdf.iter().take_while(|p| **p <= tail).count();
+        let k = k.clamp(1, m.div_ceil(2));
+        (k, 1.0 - 2.0 * cdf[k - 1])
+    } else {
+        let (n1f, n2f) = (n1 as f64, n2 as f64);
+        let sd = (n1f * n2f * (n1f + n2f + 1.0) / 12.0).sqrt();
+        let k = (n1f * n2f / 2.0 - critical_z(2.0 * tail) * sd).floor();
+        let k = (k.max(1.0) as usize).min(m.div_ceil(2));
+        (k, level)
+    };
+    let ratio = quantile(&d, 0.5).exp();
+    RatioCi {
+        ratio,
+        low: d[k - 1].exp(),
+        high: d[m - k].exp(),
+        level: achieved.max(0.0),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -331,13 +533,17 @@ pub enum Verdict {
 }
 
 /// Verdict for one metric plus the evidence behind it.
-/// `ratio` is candidate/baseline with a (1 - alpha) bootstrap CI; `p_value` is Mann-Whitney's
-/// two-sided p (NaN when the comparison was not run).
+/// `ratio` is candidate/baseline with its (1 - alpha) interval ([`ratio_ci`]); `p_value` is
+/// Mann-Whitney's two-sided p (NaN when the comparison was not run).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     pub verdict: Verdict,
     pub ratio: RatioCi,
     pub p_value: f64,
+    /// `p_value` is exact (small samples), not the normal approximation.
+    pub exact: bool,
+    /// Mann-Whitney's z (normal approximation), for sample-size estimates.
+    pub z: f64,
     pub n_baseline: usize,
     pub n_candidate: usize,
 }
@@ -347,9 +553,10 @@ pub struct Comparison {
 pub struct CompareConfig {
     /// Smallest relative change that matters (0.02 = 2%).
     pub threshold: f64,
-    /// Significance level of the Mann-Whitney test; the ratio CI is computed at level 1 - alpha.
+    /// Significance level of the Mann-Whitney test (or of its BH-adjusted q); the ratio's
+    /// interval is computed at level 1 - alpha.
     pub alpha: f64,
-    /// Bootstrap resamples for the ratio CI.
+    /// Bootstrap resamples, where the ratio's interval falls back to the bootstrap.
     pub resamples: usize,
     /// Bootstrap seed.
     pub seed: u64,
@@ -369,27 +576,34 @@ impl Default for CompareConfig {
     }
 }
 
+impl CompareConfig {
+    fn alpha(&self) -> f64 {
+        if self.alpha > 0.0 && self.alpha < 1.0 {
+            self.alpha
+        } else {
+            0.01
+        }
+    }
+
+    fn threshold(&self) -> f64 {
+        if self.threshold.is_finite() {
+            self.threshold.abs()
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Verdict for one metric. `lower_is_better`: true for times (ms), false for throughput (samples/s).
 ///
-/// With r = median(candidate)/median(baseline), its (1 - alpha) bootstrap CI `[L, H]`, Mann-Whitney
-/// p, band = [1 - threshold, 1 + threshold], the rules apply in this order:
+/// The evidence: r, the candidate/baseline ratio with its (1 - alpha) interval `[L, H]` from
+/// [`ratio_ci`] (exact, distribution-free; its achieved level is reported), and Mann-Whitney's
+/// p ([`mann_whitney`], exact for small samples). Before any test:
 /// 1. a non-finite sample, or a baseline median <= 0: `Unknown`, `more_samples: None`;
 /// 2. fewer than `min_samples` on either side: `Unknown` with reason `"n=3 < 5"` (smaller side)
-///    and `more_samples = min_samples - n`;
-/// 3. the CI lies entirely above or entirely below the band AND p <= alpha: `Slower` if that is the
-///    bad direction for the metric (ratio > 1 for times, < 1 for throughput), else `Faster`;
-/// 4. the CI lies entirely within the band: `Same` (any change is smaller than the threshold,
-///    even if significant);
-/// 5. p > alpha, the CI contains 1 and lies within 10 thresholds of it (e.g. 0.8..1.2 at 2%):
-///    `Same` (no detectable change at this noise level; the CI in `ratio` says how large an
-///    undetected change could be). A CI wider than that is too noisy to call anything: rule 6;
-/// 6. otherwise `Unknown`: either p <= alpha but the CI straddles a band edge (the effect is near
-///    the threshold), or p > alpha while the CI excludes 1 (the two tests disagree).
+///    and `more_samples = min_samples - n`.
 ///
-/// For rule 6, `more_samples` estimates how many more samples per side would settle it, assuming
-/// the CI half-widths and |z| scale with sqrt(n): if r is outside the band, the CI edge nearest 1
-/// must clear the band edge (and p must drop to alpha); if r is inside, both CI edges must fit
-/// inside the band. `None` when that needs more than 100x the current samples.
+/// Then [`decide`] with q = p (a single test). See there for the rules.
 pub fn compare(
     baseline: &[f64],
     candidate: &[f64],
@@ -398,116 +612,137 @@ pub fn compare(
 ) -> Comparison {
     let n_baseline = baseline.len();
     let n_candidate = candidate.len();
-    let unknown =
-        |reason: String, more_samples: Option<usize>, ratio: RatioCi, p_value: f64| Comparison {
-            verdict: Verdict::Unknown {
-                reason,
-                more_samples,
-            },
-            ratio,
-            p_value,
-            n_baseline,
-            n_candidate,
-        };
     let no_ratio = RatioCi {
         ratio: f64::NAN,
         low: f64::NAN,
         high: f64::NAN,
+        level: f64::NAN,
+    };
+    let unknown = |reason: String, more_samples: Option<usize>| Comparison {
+        verdict: Verdict::Unknown {
+            reason,
+            more_samples,
+        },
+        ratio: no_ratio,
+        p_value: f64::NAN,
+        exact: false,
+        z: 0.0,
+        n_baseline,
+        n_candidate,
     };
 
     if baseline.iter().chain(candidate).any(|x| !x.is_finite()) {
-        return unknown("non-finite sample".to_string(), None, no_ratio, f64::NAN);
+        return unknown("non-finite sample".to_string(), None);
     }
     let n_min = n_baseline.min(n_candidate);
     let min_samples = cfg.min_samples.max(1);
     if n_min < min_samples {
         let reason = format!("n={n_min} < {min_samples}");
-        return unknown(reason, Some(min_samples - n_min), no_ratio, f64::NAN);
+        return unknown(reason, Some(min_samples - n_min));
     }
     let base_median = median(baseline);
     if base_median.partial_cmp(&0.0) != Some(Ordering::Greater) {
         let reason = format!("baseline median {base_median} is not positive; ratio undefined");
-        return unknown(reason, None, no_ratio, f64::NAN);
+        return unknown(reason, None);
     }
 
-    let alpha = if cfg.alpha > 0.0 && cfg.alpha < 1.0 {
-        cfg.alpha
-    } else {
-        0.01
-    };
-    let level = 1.0 - alpha;
-    let ratio = ratio_of_medians(baseline, candidate, cfg.resamples, level, cfg.seed);
+    let alpha = cfg.alpha();
+    let ratio = ratio_ci(baseline, candidate, 1.0 - alpha, cfg.resamples, cfg.seed);
     let mw = mann_whitney(baseline, candidate);
-    let p = mw.p_two_sided;
-    let t = if cfg.threshold.is_finite() {
-        cfg.threshold.abs()
-    } else {
-        0.0
+    let mut c = Comparison {
+        verdict: Verdict::Same,
+        ratio,
+        p_value: mw.p_two_sided,
+        exact: mw.exact,
+        z: mw.z,
+        n_baseline,
+        n_candidate,
     };
+    c.verdict = decide(&c, mw.p_two_sided, lower_is_better, cfg);
+    c
+}
+
+/// The verdict of a comparison whose test gave `q`: its own p for a single test, or its
+/// Benjamini-Hochberg q-value ([`benjamini_hochberg`]) within a family of comparisons.
+/// A comparison that [`compare`] left undecided (no p) keeps its verdict. With
+/// band = [1 - threshold, 1 + threshold], the rules apply in this order:
+/// 1. q <= alpha AND the interval lies entirely above or entirely below the band: `Slower` if
+///    that is the bad direction for the metric (ratio > 1 for times, < 1 for throughput), else
+///    `Faster`;
+/// 2. the interval lies entirely within the band and reaches level 1 - alpha: `Same` (an
+///    equivalence test: any change is smaller than the threshold, even if significant);
+/// 3. otherwise `Unknown`, saying how large a change the interval could still hide, and
+///    `more_samples`, how many more samples per side would likely settle it, assuming the
+///    interval's half-widths and |z| scale with sqrt(n) (None past 100x the current samples).
+pub fn decide(c: &Comparison, q: f64, lower_is_better: bool, cfg: &CompareConfig) -> Verdict {
+    if c.p_value.is_nan() {
+        return c.verdict.clone();
+    }
+    let alpha = cfg.alpha();
+    let t = cfg.threshold();
     let (band_lo, band_hi) = (1.0 - t, 1.0 + t);
+    let r = c.ratio;
+    let significant = q <= alpha;
+    let above = r.low > band_hi;
+    let below = r.high < band_lo;
+    let within = r.low >= band_lo && r.high <= band_hi;
+    let full_level = r.level >= 1.0 - alpha - 1e-9;
 
-    let significant = p <= alpha;
-    let above = ratio.low > band_hi;
-    let below = ratio.high < band_lo;
-    let within = ratio.low >= band_lo && ratio.high <= band_hi;
-    let contains_one = ratio.low <= 1.0 && 1.0 <= ratio.high;
-    let narrow = ratio.low >= 1.0 - 10.0 * t && ratio.high <= 1.0 + 10.0 * t;
-
-    let verdict = if significant && (above || below) {
+    if significant && (above || below) {
         let worse = if lower_is_better { above } else { below };
-        if worse {
+        return if worse {
             Verdict::Slower
         } else {
             Verdict::Faster
-        }
-    } else if within || (!significant && contains_one && narrow) {
-        Verdict::Same
-    } else {
-        let ci = format!(
-            "ratio {:.4} ({:.0}% CI {:.4}..{:.4})",
-            ratio.ratio,
-            level * 100.0,
-            ratio.low,
-            ratio.high
-        );
-        let reason = if significant {
-            format!(
-                "effect near the ±{:.1}% threshold: {ci} crosses the threshold band though \
-                 Mann-Whitney p={p:.2e} <= {alpha}",
-                t * 100.0
-            )
-        } else if contains_one {
-            format!(
-                "too noisy to call: {ci} is wider than ±{:.0}% around 1, Mann-Whitney \
-                 p={p:.2e} > {alpha} (threshold ±{:.1}%)",
-                t * 1000.0,
-                t * 100.0
-            )
-        } else {
-            format!(
-                "inconclusive: {ci} excludes 1 but Mann-Whitney p={p:.2e} > {alpha} \
-                 (threshold ±{:.1}%)",
-                t * 100.0
-            )
         };
-        let growth = growth_needed(&ratio, band_lo, band_hi, mw.z, significant, alpha);
-        let more = growth
-            .filter(|g| g.is_finite() && *g <= MAX_GROWTH)
-            .map(|g| {
-                let needed = (n_min as f64 * g).ceil() as usize;
-                needed.saturating_sub(n_min).max(1)
-            });
-        Verdict::Unknown {
-            reason,
-            more_samples: more,
-        }
+    }
+    if within && full_level {
+        return Verdict::Same;
+    }
+    let ci = format!(
+        "ratio {:.4} ({:.1}% CI {:.4}..{:.4})",
+        r.ratio,
+        r.level * 100.0,
+        r.low,
+        r.high
+    );
+    let test = if q == c.p_value {
+        format!("Mann-Whitney p={:.2e}", c.p_value)
+    } else {
+        format!("Mann-Whitney p={:.2e}, q={q:.2e}", c.p_value)
     };
-    Comparison {
-        verdict,
-        ratio,
-        p_value: p,
-        n_baseline,
-        n_candidate,
+    let hide = ((1.0 - r.low).max(r.high - 1.0) * 100.0).max(0.0);
+    let reason = if significant {
+        format!(
+            "effect near the ±{:.1}% threshold: {ci} reaches into the band though {test} <= \
+             {alpha}; it could hide a change of up to {hide:.1}%",
+            t * 100.0
+        )
+    } else if within {
+        format!(
+            "{ci} lies within ±{:.1}% but reaches only {:.1}% coverage, not {:.0}%: too few \
+             samples to say same; it could hide a change of up to {hide:.1}%",
+            t * 100.0,
+            r.level * 100.0,
+            (1.0 - alpha) * 100.0
+        )
+    } else {
+        format!(
+            "could hide a change of up to {hide:.1}%: {ci}, {test} (threshold ±{:.1}%)",
+            t * 100.0
+        )
+    };
+    let n_min = c.n_baseline.min(c.n_candidate);
+    let growth = growth_needed(&r, band_lo, band_hi, c.z, significant, alpha);
+    let more = growth
+        .filter(|g| g.is_finite() && *g <= MAX_GROWTH)
+        .map(|g| {
+            let needed = (n_min as f64 * g).ceil() as usize;
+            needed.saturating_sub(n_min).max(1)
+        });
+    Verdict::Unknown {
+        reason,
+        more_samples: more,
     }
 }
 
@@ -858,42 +1093,154 @@ mod tests {
     }
 
     #[test]
-    fn mann_whitney_separated_sets_matches_normal_approximation() {
+    fn mann_whitney_separated_sets_small_is_exact_large_is_normal() {
         let a: Vec<f64> = (1..=10).map(f64::from).collect();
         let b: Vec<f64> = (11..=20).map(f64::from).collect();
         let r = mann_whitney(&a, &b);
         // U = 0, mu = 50, sigma^2 = 10*10*21/12 = 175, z = (0 - 50 + 0.5)/sqrt(175)
         assert_eq!(r.u, 0.0);
         assert!(close(r.z, -3.7418482827913495, 1e-12));
-        // SciPy mannwhitneyu(method="asymptotic") gives 0.00018267179
-        assert!(
-            close(r.p_two_sided, 0.0001826717911095504, 1e-10),
-            "{}",
-            r.p_two_sided
-        );
+        // exact: 2 of the C(20, 10) = 184756 splits are as extreme (SciPy method="exact")
+        assert!(r.exact);
+        assert!(close(r.p_two_sided, 2.0 / 184_756.0, 1e-15), "{r:?}");
         // symmetric: swapping sides flips U to n1*n2 - U and z's sign, same p
         let s = mann_whitney(&b, &a);
         assert_eq!(s.u, 100.0);
         assert!(close(s.z, -r.z, 1e-12));
         assert!(close(s.p_two_sided, r.p_two_sided, 1e-15));
+        // n1 + n2 > EXACT_MAX_N: normal approximation with continuity correction
+        let a: Vec<f64> = (1..=50).map(f64::from).collect();
+        let b: Vec<f64> = (51..=100).map(f64::from).collect();
+        let r = mann_whitney(&a, &b);
+        assert!(!r.exact);
+        assert!(close(r.z, -8.613827934383663, 1e-9), "{r:?}");
+        // Python: math.erfc(8.613827934383663 / sqrt(2)) = 7.066071930389029e-18
+        assert!(
+            close(r.p_two_sided / 7.066071930389029e-18, 1.0, 1e-6),
+            "{r:?}"
+        );
     }
 
     #[test]
-    fn mann_whitney_with_ties_matches_hand_computation() {
+    fn five_a_side_fully_separated_reaches_p_below_one_percent() {
+        // The normal approximation's smallest p at 5 a side is 0.0122 > 0.01: a nightly of 5
+        // repetitions could never fail. The exact test gives 2/252.
+        let a = [10.0, 10.2, 9.9, 10.1, 10.3];
+        let b: Vec<f64> = a.iter().map(|x| x * 1.5).collect();
+        let r = mann_whitney(&a, &b);
+        assert!(r.exact);
+        assert!(close(r.p_two_sided, 2.0 / 252.0, 1e-15), "{r:?}");
+        let c = compare(&a, &b, true, &CompareConfig::default());
+        assert_eq!(c.verdict, Verdict::Slower, "{c:?}");
+        // 4 a side cannot reach 1%: p = 2/70, and the interval's coverage says so
+        let c = compare(
+            &a[..4],
+            &b[..4],
+            true,
+            &CompareConfig {
+                min_samples: 4,
+                ..CompareConfig::default()
+            },
+        );
+        assert!(close(c.p_value, 2.0 / 70.0, 1e-15), "{c:?}");
+        assert!(close(c.ratio.level, 1.0 - 2.0 / 70.0, 1e-12), "{c:?}");
+        assert!(matches!(c.verdict, Verdict::Unknown { .. }), "{c:?}");
+    }
+
+    #[test]
+    fn mann_whitney_with_ties_is_an_exact_permutation_test() {
         // combined: 1a 2a 2a 2b 3a 3b 4a 5b 6b 7b; ranks: 1, 3,3,3, 5.5,5.5, 7, 8, 9, 10
         // R_a = 1+3+3+5.5+7 = 19.5, U_a = 19.5 - 15 = 4.5, mu = 12.5
         // ties: t=3 -> 24, t=2 -> 6; sigma^2 = 25/12 * (11 - 30/90) = 22.222...
-        // z = (4.5 - 12.5 + 0.5)/sqrt(22.222) = -1.5909902576697, p = erfc(|z|/sqrt 2) = 0.1116117683
+        // z = (4.5 - 12.5 + 0.5)/sqrt(22.222) = -1.5909902576697
+        // Exact, by enumerating the 252 splits of those ranks (Python): 14 have R <= 19.5,
+        // so p = 2 * 14/252 = 0.1111.
         let a = [1.0, 2.0, 2.0, 3.0, 4.0];
         let b = [2.0, 3.0, 5.0, 6.0, 7.0];
         let r = mann_whitney(&a, &b);
         assert_eq!(r.u, 4.5);
         assert!(close(r.z, -1.590990257669732, 1e-12));
-        assert!(
-            close(r.p_two_sided, 0.11161176829829222, 1e-7),
-            "{}",
-            r.p_two_sided
-        );
+        assert!(r.exact);
+        assert!(close(r.p_two_sided, 28.0 / 252.0, 1e-12), "{r:?}");
+    }
+
+    #[test]
+    fn null_distribution_of_u_matches_the_tables() {
+        // n1 = n2 = 5: U = 0, 1, 2, 3, 4 in 1, 1, 2, 3, 5 of the 252 splits
+        let cdf = u_null_cdf(5, 5);
+        assert_eq!(cdf.len(), 26);
+        for (u, count) in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 7.0), (4, 12.0)] {
+            assert!(close(cdf[u], count / 252.0, 1e-15), "U <= {u}: {}", cdf[u]);
+        }
+        assert!(close(cdf[25], 1.0, 1e-12));
+        // unequal sizes: 3 and 7, C(10, 3) = 120 splits, U = 0 in one
+        let cdf = u_null_cdf(3, 7);
+        assert_eq!(cdf.len(), 22);
+        assert!(close(cdf[0], 1.0 / 120.0, 1e-15));
+        assert!(close(cdf[21], 1.0, 1e-12));
+    }
+
+    #[test]
+    fn benjamini_hochberg_matches_r_p_adjust() {
+        // R: p.adjust(c(0.01, 0.04, 0.03, 0.005, NA), "BH") = 0.02 0.04 0.04 0.02 NA
+        let q = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.005, f64::NAN]);
+        for (got, want) in q.iter().zip([0.02, 0.04, 0.04, 0.02]) {
+            assert!(close(*got, want, 1e-15), "{q:?}");
+        }
+        assert!(q[4].is_nan());
+        assert_eq!(benjamini_hochberg(&[0.5]), vec![0.5]);
+        assert!(benjamini_hochberg(&[]).is_empty());
+    }
+
+    #[test]
+    fn ratio_interval_coverage_is_what_it_says_at_small_n() {
+        // 5 a side, continuous data, no change: the exact interval's level is 1 - 2/252 = 99.2%,
+        // so about 0.8% of 4000 intervals miss the true ratio 1 (a binomial sd of 0.14%).
+        let mut rng = Rng::new(99);
+        let mut miss = 0;
+        let trials = 4000;
+        for _ in 0..trials {
+            let a = noisy(&mut rng, 5, 10.0, 0.15);
+            let b = noisy(&mut rng, 5, 10.0, 0.15);
+            let r = ratio_ci(&a, &b, 0.99, 0, 0);
+            assert!(close(r.level, 1.0 - 2.0 / 252.0, 1e-12));
+            if r.low > 1.0 || r.high < 1.0 {
+                miss += 1;
+            }
+        }
+        let rate = miss as f64 / trials as f64;
+        assert!(rate > 0.002 && rate < 0.015, "miss rate {rate}");
+        // the bootstrap percentile interval of the same data misses far more often
+        let mut rng = Rng::new(99);
+        let mut boot_miss = 0;
+        for i in 0..400 {
+            let a = noisy(&mut rng, 5, 10.0, 0.15);
+            let b = noisy(&mut rng, 5, 10.0, 0.15);
+            let r = ratio_of_medians(&a, &b, 500, 0.99, i);
+            if r.low > 1.0 || r.high < 1.0 {
+                boot_miss += 1;
+            }
+        }
+        assert!(boot_miss as f64 / 400.0 > rate, "{boot_miss}/400 vs {rate}");
+    }
+
+    #[test]
+    fn an_underpowered_comparison_is_never_same_and_says_what_it_could_hide() {
+        // a real +10% change, 10 a side, 15% noise: never `same`
+        let cfg = CompareConfig::default();
+        for seed in 0..200 {
+            let mut rng = Rng::new(5000 + seed);
+            let base = noisy(&mut rng, 10, 10.0, 0.15);
+            let cand = noisy(&mut rng, 10, 11.0, 0.15);
+            let c = compare(&base, &cand, true, &cfg);
+            match &c.verdict {
+                Verdict::Same => panic!("seed {seed}: same: {c:?}"),
+                Verdict::Unknown { reason, .. } => {
+                    assert!(reason.contains("could hide a change of up to"), "{reason}")
+                }
+                _ => {}
+            }
+        }
     }
 
     #[test]
@@ -927,19 +1274,20 @@ mod tests {
     fn compare_same_distribution_is_same() {
         let cfg = CompareConfig::default();
         let mut rng = Rng::new(2024);
-        let base = noisy(&mut rng, 30, 10.0, 0.03);
-        let cand = noisy(&mut rng, 30, 10.0, 0.03);
+        let base = noisy(&mut rng, 60, 10.0, 0.03);
+        let cand = noisy(&mut rng, 60, 10.0, 0.03);
         let c = compare(&base, &cand, true, &cfg);
         assert_eq!(c.verdict, Verdict::Same, "{c:?}");
-        assert_eq!((c.n_baseline, c.n_candidate), (30, 30));
+        assert_eq!((c.n_baseline, c.n_candidate), (60, 60));
         assert!(c.p_value > cfg.alpha);
 
-        // over many independent pairs, no false Faster/Slower and nearly always Same
+        // over many independent pairs, no false Faster/Slower and, with enough samples for
+        // the equivalence test (the 99% interval inside ±2%), nearly always Same
         let mut same = 0;
         for seed in 0..40 {
             let mut rng = Rng::new(1000 + seed);
-            let base = noisy(&mut rng, 30, 10.0, 0.03);
-            let cand = noisy(&mut rng, 30, 10.0, 0.03);
+            let base = noisy(&mut rng, 60, 10.0, 0.03);
+            let cand = noisy(&mut rng, 60, 10.0, 0.03);
             for lower_is_better in [true, false] {
                 match compare(&base, &cand, lower_is_better, &cfg).verdict {
                     Verdict::Same => same += 1,
@@ -1084,6 +1432,7 @@ mod tests {
             ratio: 1.05,
             low: 1.01,
             high: 1.09,
+            level: 0.99,
         };
         let g = growth_needed(&r, 0.98, 1.02, -5.0, true, 0.01).unwrap();
         assert!(close(g, (0.04_f64 / 0.03).powi(2), 1e-12));
@@ -1096,6 +1445,7 @@ mod tests {
             ratio: 1.0,
             low: 0.97,
             high: 1.01,
+            level: 0.99,
         };
         let g = growth_needed(&r, 0.98, 1.02, 0.0, false, 0.01).unwrap();
         assert!(close(g, (0.03_f64 / 0.02).powi(2), 1e-12));
@@ -1104,7 +1454,33 @@ mod tests {
             ratio: 1.02,
             low: 1.0,
             high: 1.04,
+            level: 0.99,
         };
         assert_eq!(growth_needed(&r, 0.98, 1.02, 3.0, true, 0.01), None);
+    }
+
+    #[test]
+    fn order_statistic_median_interval_states_its_real_coverage() {
+        let (lo, hi, level) = median_ci_order(&[3.0, 1.0, 2.0, 4.0], 0.95);
+        assert_eq!((lo, hi), (1.0, 4.0));
+        assert!(
+            close(level, 0.875, 1e-15),
+            "4 values: [min, max] covers 87.5%"
+        );
+        let (_, _, level) = median_ci_order(&[1.0, 2.0], 0.95);
+        assert!(close(level, 0.5, 1e-15));
+        // 6 values reach 95%: [min, max] covers 1 - 2/64
+        let (lo, hi, level) = median_ci_order(&[6.0, 5.0, 4.0, 3.0, 2.0, 1.0], 0.95);
+        assert_eq!((lo, hi), (1.0, 6.0));
+        assert!(close(level, 1.0 - 2.0 / 64.0, 1e-15));
+        // 20 values: k = 6 (2·P(Bin(20, ½) <= 5) = 0.0414), the 6th and 15th values
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        let (lo, hi, level) = median_ci_order(&v, 0.95);
+        assert_eq!((lo, hi), (6.0, 15.0));
+        assert!(
+            close(level, 1.0 - 0.041_389_465_332_031_25, 1e-12),
+            "{level}"
+        );
+        assert!(median_ci_order(&[], 0.95).0.is_nan());
     }
 }

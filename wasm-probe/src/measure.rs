@@ -26,9 +26,22 @@ pub struct CaseSpec {
     /// Train this many full epochs (all steps timed) instead of `warmup + steps`.
     #[serde(default)]
     pub epochs: Option<u32>,
-    /// Test-only fault injection: "panic", "hang", or "alloc:<MiB>".
+    /// Test-only fault injection: "panic", "hang", or "alloc:<MiB>"; or "slowdown:<fraction>",
+    /// a known slow-down for checking what a verdict detects: every training step is stretched
+    /// by that fraction (0.1: each step takes 10% longer) by spinning on the clock after it.
     #[serde(default)]
     pub fault: Option<String>,
+}
+
+/// The fraction of a `slowdown:<fraction>` fault (0 < fraction <= 10); None for any other.
+pub fn slowdown_of(fault: &str) -> Option<Result<f64, String>> {
+    let v = fault.strip_prefix("slowdown:")?;
+    Some(match v.parse::<f64>() {
+        Ok(f) if f > 0.0 && f <= 10.0 => Ok(f),
+        _ => Err(format!(
+            "bad fault `{fault}`: expected slowdown:<fraction> with 0 < fraction <= 10, e.g. slowdown:0.1"
+        )),
+    })
 }
 
 /// Everything one case measured, raw. Statistics are the harness's job.
@@ -65,6 +78,29 @@ pub struct CaseResult {
     /// Its time after each measured step, in step order.
     #[serde(default)]
     pub peak_ms: Vec<f64>,
+    /// Time of the fixed calibration loop ([`calibrate`]) run right after each measured step:
+    /// the host's speed at that moment, so a step time can be read relative to it.
+    #[serde(default)]
+    pub calib_ms: Vec<f64>,
+}
+
+/// Iterations of [`calibrate`]: about 0.3 ms natively on this project's 2-core VM.
+pub const CALIB_ITERS: u32 = 100_000;
+
+/// The drift calibration: a fixed chain of dependent 64-bit multiply-adds (an LCG), no memory
+/// traffic, no SIMD, no allocation: it runs at the core's speed of the moment, whatever the
+/// workload, so `step / calibration` cancels the machine's own drift (frequency, steal time)
+/// between and within runs. It also cancels an engine change that slows plain integer code as
+/// much as training: such a change shows in the raw step time only.
+pub fn calibrate(iters: u32, seed: u64) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..iters {
+        x = std::hint::black_box(
+            x.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407),
+        );
+    }
+    x
 }
 
 async fn read(t: Tensor<1>) -> Result<f32, String> {
@@ -106,9 +142,16 @@ pub async fn run_case<H: Host>(
     host: &H,
 ) -> Result<CaseResult, String> {
     let workload = Workload::resolve(&spec.workload)?;
-    if let Some(f) = &spec.fault {
-        inject(f)?;
-    }
+    let stretch = match spec.fault.as_deref() {
+        Some(f) => match slowdown_of(f) {
+            Some(s) => Some(s?),
+            None => {
+                inject(f)?;
+                None
+            }
+        },
+        None => None,
+    };
     let t0 = host.now_ms();
     let mut trainer = workload.build(&prepared.device, spec.seed);
     let setup_ms = host.now_ms() - t0;
@@ -125,6 +168,7 @@ pub async fn run_case<H: Host>(
     let mut warmup_ms = Vec::with_capacity(warmup.max(1));
     let mut step_ms = Vec::with_capacity(measured);
     let (mut peak_ms, mut peak_flops) = (Vec::new(), 0);
+    let mut calib_ms = Vec::with_capacity(measured);
     let train_start = host.now_ms();
     let mut first_step_ms = f64::NAN;
     for i in 0..warmup + measured {
@@ -132,7 +176,14 @@ pub async fn run_case<H: Host>(
         let loss = trainer.step();
         // Reading the loss waits for the step to finish on every backend.
         let value = read(loss).await?;
-        let elapsed = host.now_ms() - start;
+        let mut elapsed = host.now_ms() - start;
+        if let Some(s) = stretch {
+            // The known slow-down: spin until the step has taken (1 + s) times as long.
+            let until = elapsed * (1.0 + s);
+            while elapsed < until {
+                elapsed = host.now_ms() - start;
+            }
+        }
         if !value.is_finite() {
             return Err(format!("loss is {value} at step {i}"));
         }
@@ -149,6 +200,9 @@ pub async fn run_case<H: Host>(
                 peak_ms.push(host.now_ms() - start);
                 peak_flops = flops;
             }
+            let start = host.now_ms();
+            std::hint::black_box(calibrate(CALIB_ITERS, i as u64));
+            calib_ms.push(host.now_ms() - start);
         }
         host.between_steps().await;
     }
@@ -177,6 +231,7 @@ pub async fn run_case<H: Host>(
         dataset_bytes: trainer.dataset_bytes() as u64,
         peak_flops,
         peak_ms,
+        calib_ms,
     })
 }
 

@@ -100,6 +100,12 @@ impl Meter for Throughput {
             recs.push(Record::measured(info, "peak_share", "%", false, &share));
             smp.extend(samples(id, "peak_share", "measured", &share));
         }
+        // Every probe step timed next to the calibration loop: the step in units of the host's
+        // speed at that moment (drift-cancelled), for comparisons across time on one engine.
+        if let Some(rel) = relative_steps(step, &r.calib_ms) {
+            recs.push(Record::measured(info, "step_time_rel", "calib", true, &rel));
+            smp.extend(samples(id, "step_time_rel", "measured", &rel));
+        }
         smp.extend(samples(id, "step_time", "measured", step));
         smp.extend(samples(
             id,
@@ -115,6 +121,26 @@ impl Meter for Throughput {
         ));
         (recs, smp)
     }
+}
+
+/// Half-width of the window of calibration times a step is divided by: the median of the
+/// calibrations run after steps i-2..=i+2 (one calibration is a few timer ticks in a browser).
+const CALIB_WINDOW: usize = 2;
+
+/// Each step time divided by the median calibration time around it; None when the calibration
+/// did not run after every measured step (peers, older probes) or timed anything as zero.
+pub fn relative_steps(step_ms: &[f64], calib_ms: &[f64]) -> Option<Vec<f64>> {
+    if step_ms.is_empty() || calib_ms.len() != step_ms.len() {
+        return None;
+    }
+    let rel: Vec<f64> = (0..step_ms.len())
+        .map(|i| {
+            let lo = i.saturating_sub(CALIB_WINDOW);
+            let hi = (i + CALIB_WINDOW + 1).min(calib_ms.len());
+            step_ms[i] / crate::stats::median(&calib_ms[lo..hi])
+        })
+        .collect();
+    rel.iter().all(|x| x.is_finite() && *x > 0.0).then_some(rel)
 }
 
 #[cfg(test)]
@@ -182,5 +208,63 @@ mod tests {
         let (recs, _) = records(&gemm("peak"));
         assert!(recs.iter().any(|r| r.metric == "compute"));
         assert!(!recs.iter().any(|r| r.metric.starts_with("peak_")));
+    }
+
+    #[test]
+    fn every_probe_step_is_also_read_against_the_calibration_loop() {
+        let (recs, samples) = records(&gemm("16x1280x100"));
+        let rel: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.metric == "step_time_rel")
+            .map(|s| s.value)
+            .collect();
+        assert_eq!(rel.len(), 4, "one relative time per measured step");
+        assert!(rel.iter().all(|x| x.is_finite() && *x > 0.0), "{rel:?}");
+        let r = recs.iter().find(|r| r.metric == "step_time_rel").unwrap();
+        assert_eq!((r.unit.as_str(), r.lower_is_better), ("calib", true));
+    }
+
+    #[test]
+    fn relative_steps_divide_by_the_median_calibration_around_each_step() {
+        let steps = [10.0, 10.0, 20.0, 10.0, 10.0, 10.0];
+        // one calibration spike at step 1 is outvoted by its neighbours
+        let calib = [2.0, 9.0, 2.0, 2.0, 4.0, 4.0];
+        let rel = relative_steps(&steps, &calib).unwrap();
+        // windows: [2,9,2]→2, [2,9,2,2]→2, [2,9,2,2,4]→2, [9,2,2,4,4]→4, [2,2,4,4]→3, [2,4,4]→4
+        assert_eq!(rel, vec![5.0, 5.0, 10.0, 2.5, 10.0 / 3.0, 2.5]);
+        assert_eq!(
+            relative_steps(&steps, &calib[..5]),
+            None,
+            "not after every step"
+        );
+        assert_eq!(
+            relative_steps(&steps, &[0.0; 6]),
+            None,
+            "a zero calibration"
+        );
+    }
+
+    #[test]
+    fn a_slowdown_fault_is_parsed_and_bad_values_are_refused() {
+        use wasm_probe::measure::slowdown_of;
+        assert_eq!(slowdown_of("slowdown:0.1"), Some(Ok(0.1)));
+        assert_eq!(slowdown_of("panic"), None);
+        for bad in [
+            "slowdown:",
+            "slowdown:-1",
+            "slowdown:0",
+            "slowdown:NaN",
+            "slowdown:11",
+        ] {
+            assert!(matches!(slowdown_of(bad), Some(Err(_))), "{bad}");
+        }
+        // a slowed case still trains and records its steps
+        let mut case = gemm("16x1280x100");
+        case.fault = Some("slowdown:0.5".into());
+        let (_, samples) = records(&case);
+        assert_eq!(
+            samples.iter().filter(|s| s.metric == "step_time").count(),
+            5
+        );
     }
 }

@@ -72,23 +72,28 @@ impl<'a> Twins<'a> {
     }
 
     /// The twin of `rec` (a record of run `run`): `native-ndarray`, else `native-flex`, with the
-    /// same workload, size and metric, from the same run if it has one, else from the first
-    /// other run that does. Several repetitions give the median of their medians.
+    /// same workload, size and metric, from the same run and over the same step window (as
+    /// many measured steps a repetition): a native case of another run, hours apart on a
+    /// drifting machine, or over another window (tm-image slows ~3.5× from denormals past ~700
+    /// steps) is no twin. Several repetitions give the median of their medians.
     pub fn find(&self, run: usize, rec: &Record) -> Option<Twin> {
         let c = &rec.case;
-        let order = std::iter::once(run).chain((0..self.runs).filter(|&r| r != run));
-        for r in order {
-            for t in TWIN_TARGETS {
-                let key = (
-                    r,
-                    c.workload.as_str(),
-                    c.size.as_str(),
-                    rec.metric.as_str(),
-                    t,
-                );
-                if let Some(agg) = self.map.get(&key).and_then(|v| Agg::combine(v)) {
-                    return Some(Twin { target: t, agg });
-                }
+        let steps = measured(rec).map(|s| s.n)?;
+        debug_assert!(run < self.runs);
+        for t in TWIN_TARGETS {
+            let key = (
+                run,
+                c.workload.as_str(),
+                c.size.as_str(),
+                rec.metric.as_str(),
+                t,
+            );
+            let Some(list) = self.map.get(&key) else {
+                continue;
+            };
+            let window: Vec<&Summary> = list.iter().copied().filter(|s| s.n == steps).collect();
+            if let Some(agg) = Agg::combine(&window) {
+                return Some(Twin { target: t, agg });
             }
         }
         None
@@ -110,9 +115,9 @@ pub(crate) fn gap(this: f64, native: f64, lower_is_better: bool) -> Option<f64> 
 }
 
 /// A conservative interval for the gap from the two medians' CIs (the extreme ratios of their ends);
-/// none when either side is a single value (it has no CI).
+/// none when either side's CI does not reach 95% (a single value, or too few repetitions).
 pub(crate) fn gap_interval(this: &Agg, native: &Agg, lower_is_better: bool) -> Option<(f64, f64)> {
-    if this.n < 2 || native.n < 2 {
+    if !this.full_level() || !native.full_level() {
         return None;
     }
     let a = gap(this.ci_high, native.ci_low, lower_is_better)?;
@@ -184,6 +189,7 @@ mod tests {
             ci_high: h,
             n: 10,
             reps: 1,
+            level: 0.95,
         };
         let (lo, hi) = gap_interval(&a(50.0, 40.0, 60.0), &a(100.0, 90.0, 110.0), false).unwrap();
         assert_eq!((lo, hi), (1.5, 110.0 / 40.0));

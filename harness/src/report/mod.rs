@@ -69,8 +69,12 @@ pub(crate) struct Agg {
     pub median: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// The samples the CI is drawn from: steps for one repetition, repetitions for several.
     pub n: usize,
     pub reps: usize,
+    /// The CI's coverage: 95% for one repetition's steps (bootstrap), the exact coverage of
+    /// the order statistics over repetitions (below 95% when they are too few to reach it).
+    pub level: f64,
 }
 
 impl Agg {
@@ -81,28 +85,36 @@ impl Agg {
             ci_high: s.ci_high,
             n: s.n,
             reps: 1,
+            level: stats::DEFAULT_LEVEL,
         }
     }
 
-    /// Several repetitions: the median of their medians, the widest CI, the total n.
+    /// Several repetitions: the median of their medians, with the order-statistics interval of
+    /// those medians (n = repetitions: the variation between runs is what the interval is
+    /// about, not the steps within one).
     pub fn combine(list: &[&Summary]) -> Option<Agg> {
         match list {
             [] => None,
             [one] => Some(Agg::of(one)),
             _ => {
                 let medians: Vec<f64> = list.iter().map(|s| s.median).collect();
+                let (ci_low, ci_high, level) =
+                    stats::median_ci_order(&medians, stats::DEFAULT_LEVEL);
                 Some(Agg {
                     median: stats::median(&medians),
-                    ci_low: list.iter().map(|s| s.ci_low).fold(f64::INFINITY, f64::min),
-                    ci_high: list
-                        .iter()
-                        .map(|s| s.ci_high)
-                        .fold(f64::NEG_INFINITY, f64::max),
-                    n: list.iter().map(|s| s.n).sum(),
+                    ci_low,
+                    ci_high,
+                    n: list.len(),
                     reps: list.len(),
+                    level,
                 })
             }
         }
+    }
+
+    /// Whether the interval reaches the level a report states (95%, less a rounding slack).
+    pub fn full_level(&self) -> bool {
+        self.n >= 2 && self.level >= 0.94
     }
 
     /// The same figure in another unit (`factor` multiplies every value).
@@ -147,27 +159,32 @@ pub(crate) fn num(x: f64) -> String {
     }
 }
 
-/// `12.3 ms [12.1, 12.6] n=20` (and `over 3 reps` when pooled).
+/// `12.3 ms [12.1, 12.6] n=20` for one repetition's steps, `12.3 ms [11.0, 14.2] 7 reps` over
+/// repetitions, and `[…, … 87.5% only]` when the interval cannot reach 95%.
 pub(crate) fn fig(a: &Agg, unit: &str) -> String {
     let unit = if unit.is_empty() {
         String::new()
     } else {
         format!(" {unit}")
     };
-    let reps = if a.reps > 1 {
-        format!(" over {} reps", a.reps)
+    let n = if a.reps > 1 {
+        format!("{} reps", a.reps)
     } else {
-        String::new()
+        format!("n={}", a.n)
     };
     if a.n < 2 {
-        return format!("{}{unit} n={} (no CI){reps}", num(a.median), a.n);
+        return format!("{}{unit} {n} (no CI)", num(a.median));
     }
+    let level = if a.full_level() {
+        String::new()
+    } else {
+        format!(" {:.1}% only", a.level * 100.0)
+    };
     format!(
-        "{}{unit} [{}, {}] n={}{reps}",
+        "{}{unit} [{}, {}{level}] {n}",
         num(a.median),
         num(a.ci_low),
         num(a.ci_high),
-        a.n
     )
 }
 

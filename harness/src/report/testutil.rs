@@ -152,7 +152,7 @@ pub(crate) fn write_run(
     m.host_cpu = "Test CPU @ 3.0GHz".into();
     std::fs::create_dir_all(dir).unwrap();
     m.write(dir).unwrap();
-    let mut w = RecordWriter::open(dir, false).unwrap();
+    let (mut w, _) = RecordWriter::open(dir, false).unwrap();
     for (r, s) in cases {
         let mut r = r.clone();
         for x in r.iter_mut() {

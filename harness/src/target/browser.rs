@@ -95,8 +95,23 @@ fn first_existing(candidates: &[PathBuf]) -> Option<PathBuf> {
     candidates.iter().find(|p| p.is_file()).cloned()
 }
 
-/// Find what `engine` needs; the error says what is missing and how to install it.
+/// Find what `engine` needs; the error says what is missing and how to install it. A browser
+/// binary named in `GAPBENCH_<ENGINE>_BINARY` (what `gapbench ab` sets for a side) replaces the
+/// installed one.
 fn find_binaries(engine: Engine) -> Result<Binaries, String> {
+    let mut b = find_installed(engine)?;
+    let var = format!("GAPBENCH_{}_BINARY", engine.name().to_uppercase());
+    if let Some(p) = std::env::var_os(&var) {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            return Err(format!("{var}={}: no such file", p.display()));
+        }
+        b.browser = p;
+    }
+    Ok(b)
+}
+
+fn find_installed(engine: Engine) -> Result<Binaries, String> {
     let missing = |what: &str, install: &str| {
         format!(
             "{what} not found ({install}); {} cases are skipped",

@@ -14,7 +14,7 @@ pub struct NodeTarget {
 
 impl NodeTarget {
     pub fn new(bundle: Result<PathBuf, String>) -> Self {
-        let version = Command::new("node")
+        let version = Command::new(node_binary())
             .arg("--version")
             .output()
             .ok()
@@ -51,7 +51,7 @@ impl Target for NodeTarget {
         spec["simd"] = serde_json::Value::Bool(case.simd != Some(false));
         spec["context"] = serde_json::Value::String(case.context.clone());
         crate::meter::page::add_page_fields(&mut spec, case);
-        let mut cmd = Command::new("node");
+        let mut cmd = Command::new(node_binary());
         cmd.arg(bundle.join("node-runner.mjs"))
             .arg(bundle)
             .arg(crate::bundle::repo_root());
@@ -72,4 +72,9 @@ impl Target for NodeTarget {
             },
         }
     }
+}
+
+/// `node`, or the binary named in `GAPBENCH_NODE_BINARY` (what `gapbench ab` sets for a side).
+fn node_binary() -> std::ffi::OsString {
+    std::env::var_os("GAPBENCH_NODE_BINARY").unwrap_or_else(|| "node".into())
 }
