@@ -86,7 +86,8 @@ fn browser_smoke() {
     let planned = harness::plan::expand(
         &harness::scenario::load(&scenario, &catalog).unwrap(),
         &catalog,
-    );
+    )
+    .unwrap();
     assert!(
         planned
             .iter()

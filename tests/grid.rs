@@ -249,7 +249,7 @@ meters = ["throughput", "agreement"]
     let run_dir = find_run_dir(&out).expect("a run directory");
     let (rows, warnings) = read_records(&run_dir.join("records.csv")).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
-    let id = "tm-image/default/chromium/ndarray-simd/main/r1";
+    let id = "tm-image/default/chromium/ndarray-simd/main/w1-s3-seed5/r1";
     let row = |metric: &str| {
         rows.iter()
             .map(|r| &r.record)

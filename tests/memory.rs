@@ -241,7 +241,7 @@ meters = ["memory"]
         .expect("a ceiling_samples record");
     assert_eq!(
         ceiling.record.case.case_id,
-        "ceiling-samples/chromium/ndarray-simd/main/r1"
+        "ceiling-samples/chromium/ndarray-simd/main/w0-s2-c3-n16384-seed1/r1"
     );
     assert!(
         ceiling.record.message.contains("stopped by oom")

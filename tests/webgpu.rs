@@ -27,7 +27,8 @@ fn webgpu_cases_are_ok_or_skipped_with_a_reason() {
     let planned = harness::plan::expand(
         &harness::scenario::load(&scenario, &catalog).unwrap(),
         &catalog,
-    );
+    )
+    .unwrap();
     for engine in ["chromium", "firefox", "webkit"] {
         for context in ["main", "worker"] {
             assert!(

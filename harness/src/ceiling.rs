@@ -16,7 +16,7 @@
 
 use crate::plan::Case;
 use crate::record::{CaseInfo, Record, Status};
-use crate::scenario::{Catalog, Scenario};
+use crate::scenario::{Catalog, Scenario, ScenarioError};
 use crate::target::Outcome;
 
 /// The searches a scenario group can ask for.
@@ -59,28 +59,49 @@ pub fn without_searches(scenario: &Scenario) -> Scenario {
 }
 
 fn cell_id(search: &str, c: &Case) -> String {
-    let variant = match c.simd {
-        Some(true) => format!("{}-simd", c.backend),
-        Some(false) => format!("{}-nosimd", c.backend),
-        None => c.backend.clone(),
-    };
     format!(
-        "ceiling-{search}/{}/{variant}/{}/r{}",
-        c.target, c.context, c.repetition
+        "ceiling-{search}/{}/{}/{}/{}/r{}",
+        c.target,
+        c.variant(),
+        c.context,
+        c.settings_id(),
+        c.repetition
     )
 }
 
-/// The search cells of a scenario, in plan order.
-pub fn cells(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Cell> {
+/// The search cells of a scenario, in plan order. A cell that a later group plans again is an
+/// error naming that group's line.
+pub fn cells(scenario: &Scenario, catalog: &dyn Catalog) -> Result<Vec<Cell>, ScenarioError> {
     let mut out: Vec<Cell> = Vec::new();
-    for g in &scenario.groups {
+    // cell id -> the group (number, line) that planned it
+    let mut owner: std::collections::HashMap<String, (usize, usize)> =
+        std::collections::HashMap::new();
+    for (gi, g) in scenario.groups.iter().enumerate() {
         let Some(search) = &g.search else { continue };
         let mut one = scenario.clone();
         one.groups = vec![g.clone()];
         one.shuffle = false;
         let presets = catalog.sizes(workload_of(search));
-        for case in crate::plan::expand(&one, catalog) {
+        for case in crate::plan::expand(&one, catalog)? {
             let id = cell_id(search, &case);
+            match owner.get(&id) {
+                Some(&(first, line)) if first != gi + 1 => {
+                    return Err(ScenarioError {
+                        file: scenario.path.clone(),
+                        line: Some(g.line),
+                        column: None,
+                        key: Some("group".into()),
+                        message: format!(
+                            "[[group]] {} plans the search `{id}` again, already planned by [[group]] {first} (line {line}); change the settings of one group or remove the repeat",
+                            gi + 1
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    owner.insert(id.clone(), (gi + 1, g.line));
+                }
+            }
             match out.iter_mut().find(|c| c.id == id) {
                 Some(cell) => {
                     if !cell.sizes.contains(&case.size) {
@@ -111,7 +132,7 @@ pub fn cells(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Cell> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// A trial that did not train.
@@ -440,7 +461,11 @@ mod tests {
                 c.trials
             );
             assert!(c.message("samples").contains("RangeError"));
-            assert!(seen[0].starts_with("ceiling-samples/node/ndarray-simd/main/n300/r1"));
+            assert!(
+                seen[0] == "ceiling-samples/node/ndarray-simd/main/w0-s2-n100-seed1/n300/r1",
+                "{}",
+                seen[0]
+            );
         }
         // Below the start: halving finds it.
         let c = search_samples(&base(), &mut fake(40));

@@ -31,11 +31,95 @@ pub struct Manifest {
     /// How the cap is enforced here: a cgroup per case process, or the PSS watchdog.
     #[serde(default)]
     pub memory_cap_mechanism: Option<String>,
+    /// SHA-256 of the scenario text this run plans from; the run directory keeps that text as
+    /// [`SCENARIO_COPY`], and `--resume` runs the copy (refusing when the original changed).
+    #[serde(default)]
+    pub scenario_sha256: String,
+    /// The build profile of this gapbench (`release (opt-level 3, ...)`).
+    #[serde(default)]
+    pub build_profile: String,
+    /// Third-party crates compiled from gapbench's patched copies in `vendor/` instead of
+    /// crates.io, each with a SHA-256 over its tree at build time.
+    #[serde(default)]
+    pub patched_crates: Vec<PatchedCrate>,
+    /// The optimizer implementation each optimizer name in the records runs.
+    #[serde(default)]
+    pub optimizers: Vec<String>,
+    /// Whether native case processes set flush-to-zero (`GAPBENCH_FTZ=1`).
+    #[serde(default)]
+    pub flush_to_zero: bool,
     /// Engine settings from the environment the browsers and Node.js inherit (`JSC_*`, `MOZ_*`,
     /// `WEBKIT_*`, `NODE_OPTIONS`), as `NAME=value`: a run with any of them did not measure the
     /// engines as shipped, and the report says so.
     #[serde(default)]
     pub engine_env: Vec<String>,
+}
+
+/// The run directory's copy of the scenario it plans from.
+pub const SCENARIO_COPY: &str = "scenario.toml";
+
+/// A crate built from `vendor/` instead of crates.io (see `[patch.crates-io]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatchedCrate {
+    pub name: String,
+    pub version: String,
+    /// Its directory in the repository, e.g. `vendor/matrixmultiply`.
+    pub path: String,
+    /// SHA-256 over every file of that directory when gapbench was built.
+    pub sha256: String,
+}
+
+/// The patched crates this binary was built with (recorded by build.rs).
+pub fn patched_crates() -> Vec<PatchedCrate> {
+    env!("GAPBENCH_PATCHED_CRATES")
+        .split(';')
+        .filter_map(|c| {
+            let mut f = c.split(' ');
+            Some(PatchedCrate {
+                name: f.next().filter(|n| !n.is_empty())?.into(),
+                version: f.next()?.into(),
+                path: f.next()?.into(),
+                sha256: f.next()?.into(),
+            })
+        })
+        .collect()
+}
+
+/// What each optimizer name of the workloads runs.
+pub fn optimizers() -> Vec<String> {
+    use wasm_probe::workload::Optimizer;
+    [Optimizer::Adam, Optimizer::RmsProp, Optimizer::Sgd]
+        .iter()
+        .map(|o| format!("{}: {}", o.name(), o.implementation()))
+        .collect()
+}
+
+/// `GAPBENCH_FTZ`: unset, empty, `0`, `false`, `off` or `no` leave flush-to-zero off; `1`,
+/// `true`, `on` or `yes` set it; anything else is an error naming the variable.
+pub fn flush_to_zero_from(value: Option<&std::ffi::OsStr>) -> Result<bool, String> {
+    let Some(v) = value else { return Ok(false) };
+    match v.to_str().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        Some("" | "0" | "false" | "off" | "no") => Ok(false),
+        Some("1" | "true" | "on" | "yes") => Ok(true),
+        _ => Err(format!(
+            "GAPBENCH_FTZ: expected 1 (flush-to-zero on) or 0 (off), found `{}`",
+            v.to_string_lossy().escape_debug()
+        )),
+    }
+}
+
+/// Whether this process's environment asks for flush-to-zero ([`flush_to_zero_from`]).
+pub fn flush_to_zero() -> Result<bool, String> {
+    flush_to_zero_from(std::env::var_os("GAPBENCH_FTZ").as_deref())
+}
+
+/// SHA-256 of `bytes`, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The variables of `vars` that change how an engine runs, sorted, as `NAME=value`.
@@ -67,25 +151,6 @@ pub fn ram_bytes() -> u64 {
         .unwrap_or(0)
 }
 
-fn git_commit() -> String {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(c) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty { format!("{c}-dirty") } else { c }
-        }
-        None => "unknown".into(),
-    }
-}
-
 impl Manifest {
     pub fn new(run_id: &str, scenario: &str, scenario_path: &Path, planned: usize) -> Self {
         Manifest {
@@ -94,7 +159,8 @@ impl Manifest {
             scenario_path: scenario_path.display().to_string(),
             command: std::env::args().collect(),
             gapbench_version: env!("CARGO_PKG_VERSION").into(),
-            git_commit: git_commit(),
+            // The commit gapbench was built from (build.rs), not the current directory's.
+            git_commit: env!("GAPBENCH_GIT_COMMIT").into(),
             rustc: env!("GAPBENCH_RUSTC_VERSION").into(),
             burn: "0.22.1".into(),
             allocator: crate::ALLOCATOR.into(),
@@ -116,6 +182,11 @@ impl Manifest {
             cases_done: 0,
             memory_cap_bytes: None,
             memory_cap_mechanism: None,
+            scenario_sha256: String::new(),
+            build_profile: env!("GAPBENCH_BUILD_PROFILE").into(),
+            patched_crates: patched_crates(),
+            optimizers: optimizers(),
+            flush_to_zero: flush_to_zero().unwrap_or(false),
             engine_env: engine_env(std::env::vars_os().filter_map(|(k, v)| {
                 Some((k.into_string().ok()?, v.to_string_lossy().into_owned()))
             })),
@@ -169,6 +240,61 @@ pub fn now_utc() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provenance_names_the_build() {
+        let m = Manifest::new("r", "s", Path::new("s.toml"), 1);
+        let names: Vec<&str> = m.patched_crates.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["burn-ndarray", "matrixmultiply"], "{m:?}");
+        for c in &m.patched_crates {
+            assert_eq!(c.path, format!("vendor/{}", c.name));
+            assert_eq!(c.sha256.len(), 64, "{c:?}");
+            assert!(
+                c.version.chars().next().is_some_and(|d| d.is_ascii_digit()),
+                "{c:?}"
+            );
+        }
+        assert!(
+            m.optimizers
+                .iter()
+                .any(|o| o.starts_with("adam: FusedAdam")),
+            "{:?}",
+            m.optimizers
+        );
+        assert!(!m.build_profile.is_empty() && m.build_profile != "unknown");
+        // A commit hash (40 hex digits, maybe `-dirty`) or `unknown` outside git.
+        let c = m.git_commit.trim_end_matches("-dirty");
+        assert!(
+            c == "unknown" || (c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{}",
+            m.git_commit
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn ftz_zero_means_off() {
+        use std::ffi::OsStr;
+        let f = |v: Option<&str>| flush_to_zero_from(v.map(OsStr::new));
+        for off in [
+            None,
+            Some(""),
+            Some("0"),
+            Some("false"),
+            Some("OFF"),
+            Some("no"),
+        ] {
+            assert_eq!(f(off), Ok(false), "{off:?}");
+        }
+        for on in [Some("1"), Some("true"), Some("on"), Some("YES")] {
+            assert_eq!(f(on), Ok(true), "{on:?}");
+        }
+        let e = f(Some("2")).unwrap_err();
+        assert!(e.contains("GAPBENCH_FTZ") && e.contains("`2`"), "{e}");
+    }
 
     #[test]
     fn engine_env_keeps_engine_settings_only() {

@@ -1,7 +1,13 @@
 //! The plan: a scenario expanded into concrete cases (workload x size x target x backend x simd x
 //! context x repetition), with stable ids, in a seeded shuffled order so drift favours no target.
+//!
+//! A case id names everything that changes what the case measures:
+//! `workload/size/target/variant/context/settings/r<rep>`, where `settings` is
+//! `w<warm-up>-s<steps>` (or `w<warm-up>-e<epochs>`), then `-c<classes>`, `-n<samples per class>`
+//! when set, `-seed<seed>`, and `-fault-<fault>` for an injected fault. Two groups that plan the
+//! same id are an error, not a silent merge.
 
-use crate::scenario::{Catalog, Scenario};
+use crate::scenario::{Catalog, Scenario, ScenarioError};
 use serde::{Deserialize, Serialize};
 use wasm_probe::measure::CaseSpec;
 use wasm_probe::workload::WorkloadSpec;
@@ -47,6 +53,48 @@ impl Case {
         }
     }
 
+    /// The id segment of the settings that change what the case measures (module docs).
+    pub fn settings_id(&self) -> String {
+        let mut s = match self.epochs {
+            Some(e) => format!("w{}-e{e}", self.warmup),
+            None => format!("w{}-s{}", self.warmup, self.steps),
+        };
+        if let Some(c) = self.classes {
+            s.push_str(&format!("-c{c}"));
+        }
+        if let Some(n) = self.samples_per_class {
+            s.push_str(&format!("-n{n}"));
+        }
+        s.push_str(&format!("-seed{}", self.seed));
+        if let Some(f) = &self.fault {
+            s.push_str(&format!("-fault-{}", f.replace([':', '/'], "")));
+        }
+        s
+    }
+
+    /// The id of this case from its fields (module docs).
+    pub fn make_id(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}/{}/r{}",
+            self.workload,
+            self.size,
+            self.target,
+            self.variant(),
+            self.context,
+            self.settings_id(),
+            self.repetition
+        )
+    }
+
+    /// `ndarray-simd`, `ndarray-nosimd`, or the native backend alone.
+    pub fn variant(&self) -> String {
+        match self.simd {
+            Some(true) => format!("{}-simd", self.backend),
+            Some(false) => format!("{}-nosimd", self.backend),
+            None => self.backend.clone(),
+        }
+    }
+
     pub fn simd_label(&self) -> &'static str {
         match self.simd {
             Some(true) => "simd",
@@ -65,11 +113,14 @@ impl Case {
 }
 
 /// Expand a scenario into cases. Native targets fix their backend; wasm targets (node, browsers)
-/// take the group's backends, SIMD variants and contexts.
-pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Case> {
+/// take the group's backends, SIMD variants and contexts. A case that a later group plans again
+/// is an error naming that group's line.
+pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Result<Vec<Case>, ScenarioError> {
     let mut cases = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for g in &scenario.groups {
+    // id -> (group number, its line)
+    let mut seen: std::collections::HashMap<String, (usize, usize)> =
+        std::collections::HashMap::new();
+    for (gi, g) in scenario.groups.iter().enumerate() {
         for workload in &g.workloads {
             for size in g.sizes_for(workload, catalog) {
                 for target in &g.targets {
@@ -95,18 +146,8 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Case> {
                     };
                     for (backend, simd, context) in variants {
                         for rep in 1..=g.repetitions {
-                            let variant = match simd {
-                                Some(true) => format!("{backend}-simd"),
-                                Some(false) => format!("{backend}-nosimd"),
-                                None => backend.clone(),
-                            };
-                            let id =
-                                format!("{workload}/{size}/{target}/{variant}/{context}/r{rep}");
-                            if !seen.insert(id.clone()) {
-                                continue;
-                            }
-                            cases.push(Case {
-                                id,
+                            let mut case = Case {
+                                id: String::new(),
                                 workload: workload.clone(),
                                 size: size.clone(),
                                 target: target.clone(),
@@ -123,7 +164,23 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Case> {
                                 classes: g.classes,
                                 samples_per_class: g.samples_per_class,
                                 fault: g.fault.clone(),
-                            });
+                            };
+                            case.id = case.make_id();
+                            if let Some(&(first, line)) = seen.get(&case.id) {
+                                return Err(ScenarioError {
+                                    file: scenario.path.clone(),
+                                    line: Some(g.line),
+                                    column: None,
+                                    key: Some("group".into()),
+                                    message: format!(
+                                        "[[group]] {} plans case `{}` again, already planned by [[group]] {first} (line {line}); a case runs once per run: change the settings of one group or remove the repeat",
+                                        gi + 1,
+                                        case.id
+                                    ),
+                                });
+                            }
+                            seen.insert(case.id.clone(), (gi + 1, g.line));
+                            cases.push(case);
                         }
                     }
                 }
@@ -134,7 +191,7 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Vec<Case> {
         let mut rng = wasm_probe::rng::Rng::derive(scenario.seed, "case-order");
         rng.shuffle(&mut cases);
     }
-    cases
+    Ok(cases)
 }
 
 /// The backend a native target always uses; None for targets that run the wasm probe.

@@ -4,7 +4,7 @@
 use crate::stats::{self, Summary};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// How a case ended.
@@ -212,73 +212,374 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// Appends rows to `records.csv` and `samples.csv`, flushing after every case.
+/// The header of `samples.csv`.
+pub const SAMPLE_COLUMNS: [&str; 6] = ["run_id", "case_id", "metric", "phase", "index", "value"];
+
+/// Appends rows to `records.csv` and `samples.csv`, one case at a time.
+///
+/// A case is committed in two steps: all its samples in one `write_all` + `fsync`, then all its
+/// records rows in one `write_all` + `fsync`, the `case` row last. A case is done when its `case`
+/// row is in `records.csv`. Whatever a crash leaves of a case that is not done (a torn last line,
+/// samples without records, metric rows without the `case` row) is removed when the files are
+/// opened again ([`repair`]), so a resumed run writes every case exactly once.
 pub struct RecordWriter {
     dir: PathBuf,
-    records: csv::Writer<File>,
-    samples: csv::Writer<File>,
+    records: File,
+    samples: File,
+    /// Test hook (`GAPBENCH_TEST_WRITE_CHUNK=<bytes>`): write each buffer in pieces of this many
+    /// bytes with a millisecond between them, so that a test's SIGKILL lands mid-write.
+    chunk: Option<usize>,
+}
+
+/// What [`repair`] removed from a run's record files.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Repair {
+    /// Bytes of a torn last line cut from `records.csv` / `samples.csv`.
+    pub torn_records: u64,
+    pub torn_samples: u64,
+    /// Rows of cases without a `case` row (not done), dropped.
+    pub orphan_records: usize,
+    pub orphan_samples: usize,
+    /// Case ids that have a `case` row: the cases that are done.
+    pub done: std::collections::HashSet<String>,
+}
+
+impl Repair {
+    /// One line per thing that was removed, for the user.
+    pub fn messages(&self, dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for (n, file) in [
+            (self.torn_records, "records.csv"),
+            (self.torn_samples, "samples.csv"),
+        ] {
+            if n > 0 {
+                out.push(format!(
+                    "{}: removed a torn last line ({n} bytes, cut short while writing)",
+                    dir.join(file).display()
+                ));
+            }
+        }
+        for (n, file) in [
+            (self.orphan_records, "records.csv"),
+            (self.orphan_samples, "samples.csv"),
+        ] {
+            if n > 0 {
+                out.push(format!(
+                    "{}: removed {n} row(s) of a case that was not finished (it runs again)",
+                    dir.join(file).display()
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Where each row of a CSV file (with a header line) starts and ends, read as a stream.
+struct Scan {
+    /// The header line's fields, when the file has a complete one.
+    header: Option<csv::ByteRecord>,
+    /// Byte offset just past the header line.
+    header_end: u64,
+    /// Offset where a torn last row starts (None: the last row is whole).
+    torn_at: Option<u64>,
+    len: u64,
+}
+
+/// Read `path` row by row, calling `each(start, row)` for every whole row (a last row cut short
+/// is not passed on: `torn_at` says where it starts).
+fn scan(path: &Path, mut each: impl FnMut(u64, &csv::ByteRecord)) -> std::io::Result<Scan> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let ends_in_newline = len > 0 && {
+        use std::os::unix::fs::FileExt;
+        let mut b = [0u8; 1];
+        file.read_exact_at(&mut b, len - 1)?;
+        b[0] == b'\n'
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(BufReader::with_capacity(1 << 16, file));
+    let mut header = csv::ByteRecord::new();
+    let read = |rdr: &mut csv::Reader<BufReader<File>>, rec: &mut csv::ByteRecord| {
+        rdr.read_byte_record(rec)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))
+    };
+    if !read(&mut rdr, &mut header)? {
+        return Ok(Scan {
+            header: None,
+            header_end: 0,
+            torn_at: None,
+            len,
+        });
+    }
+    let header_end = rdr.position().byte();
+    if header_end >= len && !ends_in_newline {
+        // Only part of the header line.
+        return Ok(Scan {
+            header: None,
+            header_end: 0,
+            torn_at: Some(0),
+            len,
+        });
+    }
+    let width = header.len();
+    let mut row = csv::ByteRecord::new();
+    // The previous row: passed on once the next one shows it was not the last.
+    let mut pending: Option<(u64, csv::ByteRecord)> = None;
+    let mut torn_at = None;
+    loop {
+        let start = rdr.position().byte();
+        if !read(&mut rdr, &mut row)? {
+            break;
+        }
+        let end = rdr.position().byte();
+        if let Some((s, r)) = pending.take() {
+            each(s, &r);
+        }
+        let whole = row.len() == width && (end < len || ends_in_newline);
+        if end >= len && !whole {
+            torn_at = Some(start);
+            break;
+        }
+        pending = Some((start, row.clone()));
+    }
+    if let Some((s, r)) = pending.take() {
+        each(s, &r);
+    }
+    Ok(Scan {
+        header: Some(header),
+        header_end,
+        torn_at,
+        len,
+    })
+}
+
+/// Keep the rows of `path` for which `keep(row)` holds, rewriting the file only when a dropped
+/// row is followed by a kept one (otherwise the file is cut). Returns how many rows were dropped.
+fn drop_rows(
+    path: &Path,
+    header_end: u64,
+    keep: impl Fn(&csv::ByteRecord) -> bool,
+) -> std::io::Result<usize> {
+    let mut first_dropped = None;
+    let mut kept_after = false;
+    let mut dropped = 0;
+    scan(path, |start, row| {
+        if keep(row) {
+            kept_after |= first_dropped.is_some();
+        } else {
+            dropped += 1;
+            first_dropped.get_or_insert(start);
+        }
+    })?;
+    let Some(first) = first_dropped else {
+        return Ok(0);
+    };
+    if !kept_after {
+        let f = OpenOptions::new().write(true).open(path)?;
+        f.set_len(first)?;
+        f.sync_all()?;
+        return Ok(dropped);
+    }
+    // Dropped rows between kept ones: copy the kept rows into a new file, then rename it over.
+    let tmp = path.with_extension("csv.tmp");
+    {
+        let mut out = std::io::BufWriter::new(File::create(&tmp)?);
+        let mut src = File::open(path)?;
+        std::io::copy(&mut (&mut src).take(header_end), &mut out)?;
+        let mut w = csv::WriterBuilder::new().from_writer(&mut out);
+        let mut failed = None;
+        scan(path, |_, row| {
+            if keep(row)
+                && let Err(e) = w.write_byte_record(row)
+            {
+                failed.get_or_insert(e);
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(std::io::Error::other(e.to_string()));
+        }
+        w.flush()?;
+        drop(w);
+        out.flush()?;
+        out.get_ref().sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(dropped)
+}
+
+fn cut(path: &Path, at: u64) -> std::io::Result<()> {
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(at)?;
+    f.sync_all()
+}
+
+/// Make a run's record files whole again after a crash: cut a torn last line from both files,
+/// then drop the rows (records and samples) of every case that has no `case` row in
+/// `records.csv`. Missing files are left missing; a file that is not a gapbench record file is
+/// left alone (its reader names what is wrong).
+pub fn repair(dir: &Path) -> std::io::Result<Repair> {
+    let mut out = Repair::default();
+    let records = dir.join("records.csv");
+    let samples = dir.join("samples.csv");
+    let case_col =
+        |header: &csv::ByteRecord, name: &str| header.iter().position(|h| h == name.as_bytes());
+    if records.exists() {
+        let mut rows: Vec<(Vec<u8>, bool)> = Vec::new();
+        let mut s = scan(&records, |_, _| {})?;
+        if let Some(at) = s.torn_at {
+            out.torn_records = s.len - at;
+            cut(&records, at)?;
+        }
+        let header = s.header.take();
+        if let Some(header) = &header
+            && let (Some(id), Some(metric)) =
+                (case_col(header, "case_id"), case_col(header, "metric"))
+        {
+            scan(&records, |_, row| {
+                let case_id = row.get(id).unwrap_or_default().to_vec();
+                rows.push((case_id, row.get(metric) == Some(b"case")));
+            })?;
+            for (case_id, is_case) in &rows {
+                if *is_case {
+                    out.done
+                        .insert(String::from_utf8_lossy(case_id).into_owned());
+                }
+            }
+            let done: std::collections::HashSet<&[u8]> = rows
+                .iter()
+                .filter(|r| r.1)
+                .map(|r| r.0.as_slice())
+                .collect();
+            out.orphan_records = drop_rows(&records, s.header_end, |row| {
+                done.contains(row.get(id).unwrap_or_default())
+            })?;
+        }
+    }
+    if samples.exists() {
+        let s = scan(&samples, |_, _| {})?;
+        if let Some(at) = s.torn_at {
+            out.torn_samples = s.len - at;
+            cut(&samples, at)?;
+        }
+        if let Some(id) = s.header.as_ref().and_then(|h| case_col(h, "case_id")) {
+            out.orphan_samples = drop_rows(&samples, s.header_end, |row| {
+                std::str::from_utf8(row.get(id).unwrap_or_default())
+                    .is_ok_and(|c| out.done.contains(c))
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+/// The case ids of `rows` that are done: those with a `case` row.
+pub fn done_cases(rows: &[ReadRecord]) -> std::collections::HashSet<String> {
+    rows.iter()
+        .filter(|r| r.record.metric == "case")
+        .map(|r| r.record.case.case_id.clone())
+        .collect()
+}
+
+fn csv_bytes<I, T>(rows: impl IntoIterator<Item = I>) -> std::io::Result<Vec<u8>>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for r in rows {
+        w.write_record(r)?;
+    }
+    w.into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 impl RecordWriter {
-    /// Create (or, with `append`, continue) the record files in `dir`.
-    pub fn open(dir: &Path, append: bool) -> std::io::Result<Self> {
+    /// Create (or, with `append`, continue) the record files in `dir`. Continuing first repairs
+    /// what a crash left ([`repair`]); the returned [`Repair`] says what was removed and which
+    /// cases are done.
+    pub fn open(dir: &Path, append: bool) -> std::io::Result<(Self, Repair)> {
         std::fs::create_dir_all(dir)?;
-        let open = |name: &str, header: &[&str]| -> std::io::Result<csv::Writer<File>> {
+        let repaired = if append {
+            repair(dir)?
+        } else {
+            Repair::default()
+        };
+        let open = |name: &str, header: &[&str]| -> std::io::Result<File> {
             let path = dir.join(name);
             let fresh = !append || !path.exists() || std::fs::metadata(&path)?.len() == 0;
-            let file = OpenOptions::new()
+            let mut file = OpenOptions::new()
                 .create(true)
                 .write(true)
-                .append(!fresh)
                 .truncate(fresh)
                 .open(&path)?;
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(file);
             if fresh {
-                w.write_record(header)?;
-                w.flush()?;
+                file.write_all(&csv_bytes([header])?)?;
+                file.sync_all()?;
             }
-            Ok(w)
+            drop(file);
+            OpenOptions::new().append(true).open(&path)
         };
-        Ok(RecordWriter {
-            dir: dir.to_path_buf(),
-            records: open("records.csv", &COLUMNS)?,
-            samples: open(
-                "samples.csv",
-                &["run_id", "case_id", "metric", "phase", "index", "value"],
-            )?,
-        })
+        let chunk = std::env::var("GAPBENCH_TEST_WRITE_CHUNK")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0);
+        Ok((
+            RecordWriter {
+                dir: dir.to_path_buf(),
+                records: open("records.csv", &COLUMNS)?,
+                samples: open("samples.csv", &SAMPLE_COLUMNS)?,
+                chunk,
+            },
+            repaired,
+        ))
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Write one case's rows and samples, then flush both files to the OS.
+    fn commit(file: &mut File, buf: &[u8], chunk: Option<usize>) -> std::io::Result<()> {
+        match chunk {
+            None => file.write_all(buf)?,
+            Some(n) => {
+                for piece in buf.chunks(n) {
+                    file.write_all(piece)?;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+        file.sync_data()
+    }
+
+    /// Commit one case: its samples (one write + fsync), then its records rows, the `case` row
+    /// last (one write + fsync). The case is done once this returns.
     pub fn write_case(
         &mut self,
         run_id: &str,
         records: &[Record],
         samples: &[Sample],
     ) -> std::io::Result<()> {
-        for s in samples {
-            self.samples.write_record([
-                run_id,
-                &s.case_id,
-                &s.metric,
-                s.phase,
-                &s.index.to_string(),
-                &format!("{}", s.value),
-            ])?;
+        if !samples.is_empty() {
+            let buf = csv_bytes(samples.iter().map(|s| {
+                [
+                    run_id.to_string(),
+                    s.case_id.clone(),
+                    s.metric.clone(),
+                    s.phase.to_string(),
+                    s.index.to_string(),
+                    format!("{}", s.value),
+                ]
+            }))?;
+            Self::commit(&mut self.samples, &buf, self.chunk)?;
         }
-        self.samples.flush()?;
-        for r in records {
-            self.records.write_record(r.fields())?;
-        }
-        self.records.flush()?;
-        self.records.get_ref().sync_data()?;
-        Ok(())
+        // The `case` rows last: a case whose rows were cut short has none, so it is not done.
+        let (marks, metrics): (Vec<&Record>, Vec<&Record>) =
+            records.iter().partition(|r| r.metric == "case");
+        let buf = csv_bytes(metrics.iter().chain(&marks).map(|r| r.fields()))?;
+        Self::commit(&mut self.records, &buf, self.chunk)
     }
 }
 
@@ -544,4 +845,292 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    fn dir(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("gapbench-record-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn info(case_id: &str) -> CaseInfo {
+        CaseInfo {
+            run_id: "run-1".into(),
+            case_id: case_id.into(),
+            workload: "mlp".into(),
+            size: "0.1m".into(),
+            target: "native-ndarray".into(),
+            ..CaseInfo::default()
+        }
+    }
+
+    /// A case's rows as the runner makes them: the `case` row first, then metrics.
+    fn case(case_id: &str, message: &str) -> (Vec<Record>, Vec<Sample>) {
+        let i = info(case_id);
+        let records = vec![
+            Record::outcome(&i, Status::Ok, message),
+            Record::measured(&i, "step_time", "ms", true, &[1.0, 2.0, 3.0]),
+            Record::measured(&i, "throughput", "samples/s", false, &[10.0, 20.0]),
+        ];
+        let samples = (0..3)
+            .map(|k| Sample {
+                case_id: case_id.into(),
+                metric: "step_time".into(),
+                phase: "measured",
+                index: k,
+                value: k as f64 + 1.5,
+            })
+            .collect();
+        (records, samples)
+    }
+
+    fn write(d: &Path, append: bool, ids: &[&str]) -> Repair {
+        let (mut w, repair) = RecordWriter::open(d, append).unwrap();
+        for id in ids {
+            let (r, s) = case(id, "");
+            w.write_case("run-1", &r, &s).unwrap();
+        }
+        repair
+    }
+
+    fn append_bytes(path: &Path, bytes: &[u8]) {
+        let mut f = OpenOptions::new().append(true).open(path).unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    /// (case id, metric) of every records row, and (case id, index) of every sample.
+    fn contents(d: &Path) -> (Vec<(String, String)>, Vec<(String, usize)>) {
+        let (rows, warnings) = read_records(&d.join("records.csv")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (samples, warnings) = read_samples(&d.join("samples.csv")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        (
+            rows.into_iter()
+                .map(|r| (r.record.case.case_id, r.record.metric))
+                .collect(),
+            samples.into_iter().map(|s| (s.case_id, s.index)).collect(),
+        )
+    }
+
+    /// Every case once in records (3 rows, `case` last) and samples (3 rows), in order.
+    fn assert_exactly(d: &Path, ids: &[&str]) {
+        let (rows, samples) = contents(d);
+        let want: Vec<(String, String)> = ids
+            .iter()
+            .flat_map(|id| {
+                ["step_time", "throughput", "case"].map(|m| (id.to_string(), m.to_string()))
+            })
+            .collect();
+        assert_eq!(rows, want);
+        let want: Vec<(String, usize)> = ids
+            .iter()
+            .flat_map(|id| (0..3).map(|k| (id.to_string(), k)))
+            .collect();
+        assert_eq!(samples, want);
+    }
+
+    #[test]
+    fn case_row_is_written_last_and_marks_done() {
+        let d = dir("order");
+        write(&d.0, false, &["a/r1", "b/r1"]);
+        assert_exactly(&d.0, &["a/r1", "b/r1"]);
+        let (rows, _) = read_records(&d.0.join("records.csv")).unwrap();
+        let done = done_cases(&rows);
+        assert_eq!(done.len(), 2);
+        let again = write(&d.0, true, &[]);
+        assert_eq!(
+            again,
+            Repair {
+                done,
+                ..Repair::default()
+            }
+        );
+    }
+
+    #[test]
+    fn torn_tails_are_cut_on_open() {
+        let d = dir("torn");
+        write(&d.0, false, &["a/r1", "b/r1"]);
+        // The next case was cut mid-line in both files.
+        let (r, s) = case("c/r1", "");
+        // In the writer's order: metric rows, then the `case` row.
+        let rec = csv_bytes(
+            r.iter()
+                .filter(|r| r.metric != "case")
+                .chain(r.iter().filter(|r| r.metric == "case"))
+                .map(|r| r.fields()),
+        )
+        .unwrap();
+        let smp = csv_bytes(s.iter().map(|s| {
+            [
+                "run-1".into(),
+                s.case_id.clone(),
+                s.metric.clone(),
+                "measured".into(),
+                s.index.to_string(),
+                "1.5".into(),
+            ]
+        }))
+        .unwrap();
+        append_bytes(&d.0.join("samples.csv"), &smp[..smp.len() - 4]);
+        append_bytes(&d.0.join("records.csv"), &rec[..rec.len() / 2 + 7]);
+        let repair = write(&d.0, true, &["c/r1", "d/r1"]);
+        assert!(
+            repair.torn_records > 0 && repair.torn_samples > 0,
+            "{repair:?}"
+        );
+        assert_eq!(repair.done.len(), 2, "{repair:?}");
+        assert!(!repair.done.contains("c/r1"));
+        assert_eq!(repair.orphan_samples, 2, "{repair:?}");
+        assert!(
+            repair.messages(&d.0).len() >= 3,
+            "{:?}",
+            repair.messages(&d.0)
+        );
+        assert_exactly(&d.0, &["a/r1", "b/r1", "c/r1", "d/r1"]);
+    }
+
+    #[test]
+    fn orphan_samples_and_rows_without_a_case_row_are_dropped() {
+        let d = dir("orphans");
+        write(&d.0, false, &["a/r1"]);
+        // Killed after the samples of b, and after b's metric rows but before its `case` row
+        // (a cut at a line boundary).
+        let (r, s) = case("b/r1", "");
+        let smp = csv_bytes(s.iter().map(|s| {
+            [
+                "run-1".into(),
+                s.case_id.clone(),
+                s.metric.clone(),
+                "measured".into(),
+                s.index.to_string(),
+                "9".into(),
+            ]
+        }))
+        .unwrap();
+        append_bytes(&d.0.join("samples.csv"), &smp);
+        let metrics =
+            csv_bytes(r.iter().filter(|r| r.metric != "case").map(|r| r.fields())).unwrap();
+        append_bytes(&d.0.join("records.csv"), &metrics);
+        let repair = write(&d.0, true, &["b/r1"]);
+        assert_eq!(
+            (repair.orphan_samples, repair.orphan_records),
+            (3, 2),
+            "{repair:?}"
+        );
+        assert_eq!((repair.torn_records, repair.torn_samples), (0, 0));
+        assert_exactly(&d.0, &["a/r1", "b/r1"]);
+    }
+
+    #[test]
+    fn orphans_between_finished_cases_are_dropped_by_rewriting() {
+        // What an older gapbench left: samples of a case that was cut, then a later case.
+        let d = dir("middle");
+        write(&d.0, false, &["a/r1"]);
+        append_bytes(
+            &d.0.join("samples.csv"),
+            b"run-1,lost/r1,step_time,measured,0,1\nrun-1,lost/r1,step_time,measured,1,1\n",
+        );
+        // An older writer appended without repairing: write b that way.
+        {
+            let mut w = RecordWriter {
+                dir: d.0.clone(),
+                records: OpenOptions::new()
+                    .append(true)
+                    .open(d.0.join("records.csv"))
+                    .unwrap(),
+                samples: OpenOptions::new()
+                    .append(true)
+                    .open(d.0.join("samples.csv"))
+                    .unwrap(),
+                chunk: None,
+            };
+            let (r, s) = case("b/r1", "");
+            w.write_case("run-1", &r, &s).unwrap();
+        }
+        let repair = write(&d.0, true, &["c/r1"]);
+        assert_eq!(repair.orphan_samples, 2, "{repair:?}");
+        assert_exactly(&d.0, &["a/r1", "b/r1", "c/r1"]);
+        // And a true middle orphan, which cannot be cut off the end.
+        let text = std::fs::read_to_string(d.0.join("samples.csv")).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(2, "run-1,ghost/r1,step_time,measured,0,1");
+        std::fs::write(d.0.join("samples.csv"), lines.join("\n") + "\n").unwrap();
+        let repair = write(&d.0, true, &[]);
+        assert_eq!(repair.orphan_samples, 1, "{repair:?}");
+        assert_exactly(&d.0, &["a/r1", "b/r1", "c/r1"]);
+        assert!(!d.0.join("samples.csv.tmp").exists());
+    }
+
+    #[test]
+    fn a_cut_inside_a_quoted_multi_line_message_is_torn() {
+        let d = dir("quoted");
+        write(&d.0, false, &["a/r1"]);
+        let (r, _) = case("b/r1", "first line\nsecond line, with a comma");
+        let rec = csv_bytes(
+            r.iter()
+                .filter(|r| r.metric != "case")
+                .chain(r.iter().filter(|r| r.metric == "case"))
+                .map(|r| r.fields()),
+        )
+        .unwrap();
+        // Cut just after the newline inside the `case` row's message: the file ends in '\n'.
+        let at = rec.windows(11).position(|w| w == b"first line\n").unwrap() + 11;
+        append_bytes(&d.0.join("records.csv"), &rec[..at]);
+        let repair = write(&d.0, true, &["b/r1"]);
+        assert!(repair.torn_records > 0, "{repair:?}");
+        assert_eq!(repair.orphan_records, 2, "{repair:?}");
+        assert_exactly(&d.0, &["a/r1", "b/r1"]);
+    }
+
+    #[test]
+    fn a_torn_header_starts_the_file_again() {
+        let d = dir("header");
+        std::fs::write(d.0.join("records.csv"), "run_id,case_i").unwrap();
+        std::fs::write(d.0.join("samples.csv"), "").unwrap();
+        let repair = write(&d.0, true, &["a/r1"]);
+        assert!(repair.torn_records > 0, "{repair:?}");
+        assert_exactly(&d.0, &["a/r1"]);
+    }
+
+    #[test]
+    fn corruption_in_the_middle_is_still_named_by_file_and_line() {
+        let d = dir("middle-corrupt");
+        write(&d.0, false, &["a/r1", "b/r1"]);
+        let path = d.0.join("records.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines[2].push_str(",extra,fields");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        write(&d.0, true, &[]);
+        let e = read_records(&path).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(
+            e.to_string().contains("records.csv:3: expected 30 fields"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_test_hook_writes_in_pieces_with_the_same_bytes() {
+        let d = dir("chunks");
+        let (mut w, _) = RecordWriter::open(&d.0, false).unwrap();
+        w.chunk = Some(7);
+        for id in ["a/r1", "b/r1"] {
+            let (r, s) = case(id, "");
+            w.write_case("run-1", &r, &s).unwrap();
+        }
+        assert_exactly(&d.0, &["a/r1", "b/r1"]);
+    }
 }

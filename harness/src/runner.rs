@@ -21,6 +21,8 @@ pub struct RunOptions {
     pub targets: target::TargetOptions,
     /// Kill a case whose process tree passes this PSS (`--memory-cap`; None: the default cap).
     pub memory_cap: Option<u64>,
+    /// With `resume`: go on even if the scenario changed since the run started (`--force`).
+    pub force: bool,
 }
 
 /// One line of the end-of-run summary.
@@ -116,53 +118,162 @@ fn summary_line(case: &Case, outcome: &Outcome, records: &[Record]) -> Line {
     }
 }
 
+/// Create a fresh run directory `<root>/<id>` for scenario `name`: `create_dir`, never an
+/// existing one, with `-2`, `-3`, ... added when another run started in the same second.
+fn create_run_dir(root: &Path, name: &str) -> Result<(PathBuf, String), Error> {
+    std::fs::create_dir_all(root)
+        .map_err(|e| Error::Other(format!("{}: cannot create: {e}", root.display())))?;
+    let base = new_run_id(name);
+    for k in 1..=1000 {
+        let id = if k == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{k}")
+        };
+        let dir = root.join(&id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((dir, id)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(Error::Other(format!(
+                    "{}: cannot create the run directory: {e}",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    Err(Error::Other(format!(
+        "{}: 1000 run directories named {base}-* already exist",
+        root.display()
+    )))
+}
+
+/// The scenario a resumed run plans from: the run directory's own copy, after checking that
+/// neither the copy nor the original file changed since the run started (unless `force`).
+fn resume_scenario(dir: &Path, m: &Manifest, force: bool) -> Result<PathBuf, Error> {
+    let copy = dir.join(crate::manifest::SCENARIO_COPY);
+    if !copy.exists() || m.scenario_sha256.is_empty() {
+        // A run directory from a gapbench that kept no copy: plan from the original path.
+        eprintln!(
+            "warning: {}: no copy of the scenario in the run directory; resuming from {} as it is now",
+            dir.display(),
+            m.scenario_path
+        );
+        return Ok(PathBuf::from(&m.scenario_path));
+    }
+    let manifest = dir.join("manifest.json");
+    let kept = std::fs::read(&copy)
+        .map_err(|e| Error::Input(format!("{}: cannot read: {e}", copy.display())))?;
+    let kept_hash = crate::manifest::sha256_hex(&kept);
+    if kept_hash != m.scenario_sha256 && !force {
+        return Err(Error::Input(format!(
+            "{}: the run's copy of its scenario was edited (sha256 {} is not the {} that {} records); pass --force to resume with it anyway",
+            copy.display(),
+            short(&kept_hash),
+            short(&m.scenario_sha256),
+            manifest.display()
+        )));
+    }
+    // The original may be gone (fine: the copy is what runs) or changed (refused).
+    if let Ok(now) = std::fs::read(&m.scenario_path) {
+        let now_hash = crate::manifest::sha256_hex(&now);
+        if now_hash != m.scenario_sha256 && !force {
+            return Err(Error::Input(format!(
+                "{}: the scenario changed since run {} started (sha256 {} now, {} then); --resume runs the run's copy {} — pass --force to resume with that copy, or start a new run",
+                m.scenario_path,
+                m.run_id,
+                short(&now_hash),
+                short(&m.scenario_sha256),
+                copy.display()
+            )));
+        }
+    }
+    Ok(copy)
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
 /// Run a scenario file end to end.
 pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> {
     let catalog = BuildCatalog;
-    let (scenario_path, dir, done, run_id) = match &opts.resume {
+    let ftz = crate::manifest::flush_to_zero().map_err(Error::Input)?;
+    let resumed = match &opts.resume {
         Some(dir) => {
             let m = Manifest::read(dir).map_err(Error::Input)?;
-            let (rows, warnings) = crate::record::read_records(&dir.join("records.csv"))
-                .map_err(|e| Error::Input(e.to_string()))?;
-            for w in warnings {
-                eprintln!("warning: {w}");
-            }
-            let done: HashSet<String> = rows.into_iter().map(|r| r.record.case.case_id).collect();
-            (PathBuf::from(&m.scenario_path), dir.clone(), done, m.run_id)
+            let file = resume_scenario(dir, &m, opts.force)?;
+            Some((dir.clone(), m, file))
         }
-        None => (
-            scenario_path.to_path_buf(),
-            PathBuf::new(),
-            HashSet::new(),
-            String::new(),
-        ),
+        None => None,
     };
-    let scenario =
-        crate::scenario::load(&scenario_path, &catalog).map_err(|e| Error::Input(e.to_string()))?;
+    let file = match &resumed {
+        Some((_, _, file)) => file.clone(),
+        None => scenario_path.to_path_buf(),
+    };
+    let (scenario, text) = crate::scenario::load_with_text(&file, &catalog)
+        .map_err(|e| Error::Input(e.to_string()))?;
     // Search groups run as memory-ceiling searches (ceiling.rs), after the plain cases.
-    let cells = crate::ceiling::cells(&scenario, &catalog);
-    let cases = plan::expand(&crate::ceiling::without_searches(&scenario), &catalog);
+    let cells =
+        crate::ceiling::cells(&scenario, &catalog).map_err(|e| Error::Input(e.to_string()))?;
+    let cases = plan::expand(&crate::ceiling::without_searches(&scenario), &catalog)
+        .map_err(|e| Error::Input(e.to_string()))?;
     let cap = opts.memory_cap.unwrap_or_else(meter::cap::default_cap);
-    let (dir, run_id) = if opts.resume.is_some() {
-        (dir, run_id)
-    } else {
-        let id = new_run_id(&scenario.name);
-        (opts.out_root.join(&id), id)
+    let (dir, mut manifest) = match resumed {
+        Some((dir, m, _)) => (dir, m),
+        None => {
+            let (dir, run_id) = create_run_dir(&opts.out_root, &scenario.name)?;
+            let original = std::path::absolute(scenario_path).unwrap_or(scenario_path.into());
+            let mut m = Manifest::new(
+                &run_id,
+                &scenario.name,
+                &original,
+                cases.len() + cells.len(),
+            );
+            m.scenario_sha256 = crate::manifest::sha256_hex(text.as_bytes());
+            let copy = dir.join(crate::manifest::SCENARIO_COPY);
+            crate::record::write_atomic(&copy, text.as_bytes())
+                .map_err(|e| Error::Other(format!("{}: cannot write: {e}", copy.display())))?;
+            (dir, m)
+        }
     };
-    let mut writer = RecordWriter::open(&dir, opts.resume.is_some())
+    let run_id = manifest.run_id.clone();
+    // Continuing: cut what a crash left of an unfinished case (record.rs, `repair`).
+    let (mut writer, repair) = RecordWriter::open(&dir, opts.resume.is_some())
         .map_err(|e| Error::Other(format!("{}: cannot write records: {e}", dir.display())))?;
-    let mut manifest = match opts.resume {
-        Some(_) => Manifest::read(&dir).map_err(Error::Input)?,
-        None => Manifest::new(
-            &run_id,
-            &scenario.name,
-            &scenario_path,
-            cases.len() + cells.len(),
-        ),
-    };
+    for m in repair.messages(&dir) {
+        eprintln!("warning: {m}");
+    }
+    // Recorded outcomes by case id: a resumed search replays its finished trials from them.
+    let mut recorded: BTreeMap<String, Outcome> = BTreeMap::new();
+    if opts.resume.is_some() {
+        let (rows, warnings) = crate::record::read_records(&dir.join("records.csv"))
+            .map_err(|e| Error::Input(e.to_string()))?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        for r in rows
+            .into_iter()
+            .map(|r| r.record)
+            .filter(|r| r.metric == "case")
+        {
+            recorded.insert(
+                r.case.case_id.clone(),
+                Outcome::bare(r.status, r.message, &r.case.engine, &r.case.engine_version),
+            );
+        }
+    }
+    let done: HashSet<String> = recorded.keys().cloned().collect();
+    manifest.cases_done = cases
+        .iter()
+        .map(|c| &c.id)
+        .chain(cells.iter().map(|c| &c.id))
+        .filter(|id| done.contains(*id))
+        .count();
     manifest.ended = None;
     manifest.memory_cap_bytes = Some(cap);
     manifest.memory_cap_mechanism = Some(crate::cgroup::mechanism());
+    manifest.flush_to_zero = ftz;
     manifest
         .write(&dir)
         .map_err(|e| Error::Other(format!("{}: cannot write manifest: {e}", dir.display())))?;
@@ -225,6 +336,10 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         let mut write_error = None;
         // Every trial is recorded as a case of its own.
         let ceiling = crate::ceiling::run_cell(cell, &mut |case| {
+            // A trial a resumed run recorded before: its outcome, not a second run.
+            if let Some(o) = recorded.get(&case.id) {
+                return o.clone();
+            }
             if crate::interrupt::interrupted() {
                 return Outcome::bare(Status::Skipped, "interrupted", &case.target, "");
             }
@@ -325,4 +440,32 @@ pub fn print_summary(report: &RunReport) {
         );
     }
     println!("records: {}", report.dir.join("records.csv").display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_started_in_the_same_second_get_their_own_directories() {
+        let root = std::env::temp_dir().join(format!("gapbench-runid-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        // Another run holds this second's id (and the next second's, should the clock tick).
+        let taken = new_run_id("same");
+        std::fs::create_dir_all(root.join(&taken)).unwrap();
+        std::fs::write(root.join(&taken).join("records.csv"), "theirs").unwrap();
+        let mut made = HashSet::new();
+        for _ in 0..3 {
+            let (dir, id) = create_run_dir(&root, "same").unwrap();
+            assert_eq!(dir, root.join(&id));
+            assert!(id.starts_with("same-"), "{id}");
+            assert!(made.insert(id.clone()), "{id} given twice");
+            assert_ne!(id, taken);
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.join(&taken).join("records.csv")).unwrap(),
+            "theirs"
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

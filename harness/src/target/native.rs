@@ -88,7 +88,8 @@ pub fn native_case_main() -> i32 {
         }
     };
     std::panic::set_hook(Box::new(|_| {}));
-    if std::env::var_os("GAPBENCH_FTZ").is_some() {
+    // `GAPBENCH_FTZ=1` sets it, `0` (or unset) leaves it off; the run checked the value.
+    if crate::manifest::flush_to_zero().unwrap_or(false) {
         flush_denormals_to_zero();
     }
     let outcome = std::panic::catch_unwind(|| wasm_probe::measure::run_native(&spec));

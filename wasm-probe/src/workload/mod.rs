@@ -66,6 +66,17 @@ impl Optimizer {
         }
     }
 
+    /// The implementation that runs under [`Optimizer::name`] (for the run manifest).
+    pub fn implementation(&self) -> &'static str {
+        match self {
+            Optimizer::Adam => {
+                "FusedAdam (wasm-probe/src/optim.rs: burn's Adam update fused into one pass over host memory on ndarray and flex; burn::optim::Adam on wgpu and WebGPU), beta1 0.9, beta2 0.999, epsilon 1e-7"
+            }
+            Optimizer::RmsProp => "burn::optim::RmsProp, alpha 0.9, momentum 0, epsilon 1e-7",
+            Optimizer::Sgd => "burn::optim::Sgd",
+        }
+    }
+
     fn init(&self) -> burn::optim::ModuleOptimizer {
         match self {
             // burn's Adam, fused into one pass on the CPU backends (crate::optim).
