@@ -3,7 +3,7 @@
 mod common;
 
 use common::find_run_dir;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn scenario(name: &str, text: &str) -> PathBuf {
@@ -493,4 +493,312 @@ fn cut_short_last_line_is_dropped_with_a_warning() {
         err.contains("warning:") && err.contains("incomplete"),
         "{err}"
     );
+}
+
+/// Run gapbench with `args`: (exit code, stderr, wall time, peak RSS in bytes of that very
+/// process, from wait4(2)).
+fn measured(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, std::time::Duration, u64) {
+    use std::io::Read;
+    let t = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: plain system call on our own child, with valid pointers; `child` is not waited
+    // for by std afterwards (dropping a Child does not wait).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    let took = t.elapsed();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, err, took, usage.ru_maxrss as u64 * 1024)
+}
+
+/// A scenario too large to plan is refused with exit 2, one line naming the file, the line and
+/// the field, in well under a second and without the memory a plan of that size would take.
+/// (The peak RSS wait4 reports is an upper bound: a spawned child starts from its parent's
+/// memory, so it includes this test process's own at the spawn, ~20 MiB.)
+fn refuses_fast(name: &str, text: &str, expect: &[&str]) {
+    refuses_fast_file(name, &scenario(name, text), expect);
+}
+
+fn refuses_fast_file(name: &str, path: &Path, expect: &[&str]) {
+    let out = std::env::temp_dir().join(format!("gapbench-bad-huge-{}", std::process::id()));
+    let (code, err, took, rss) = measured(&[
+        "run".as_ref(),
+        "--quiet".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        path.as_os_str(),
+    ]);
+    println!("{name}: {took:?}, peak RSS {} MiB: {err}", rss >> 20);
+    let path = path.to_path_buf();
+    assert_eq!(code, Some(2), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+    assert!(err.contains(&path.display().to_string()), "{name}: {err}");
+    for e in expect {
+        assert!(err.contains(e), "{name}: `{e}` not in: {err}");
+    }
+    assert!(took < std::time::Duration::from_secs(1), "{name}: {took:?}");
+    assert!(rss < 300 << 20, "{name}: peak RSS {} MiB", rss >> 20);
+    assert!(!out.exists(), "{name}: a run directory was made");
+}
+
+/// 15 workload sizes x 40 target variants x 10,000 repetitions = 6M cases a group; 200 such
+/// groups plan 1.2 billion.
+const HUGE_GROUP: &str = "[[group]]\nworkloads = [\"mlp\", \"cnn\", \"tm-image\", \"tm-audio\", \"tm-pose\"]\n\
+    sizes = [\"all\"]\ntargets = [\"node\", \"chromium\", \"firefox\", \"webkit\"]\n\
+    backends = [\"ndarray\", \"flex\"]\nsimd = [true, false]\ncontexts = [\"main\", \"main-frame\", \"worker\"]\n\
+    repetitions = 10000\n";
+
+#[test]
+fn a_billion_cases_are_refused_at_once_naming_the_field() {
+    refuses_fast(
+        "billion-repetitions.toml",
+        &format!("name = \"x\"\n{GROUP}repetitions = 1000000000\n"),
+        &[
+            ":5:",
+            "`repetitions` in [[group]] 1",
+            "the maximum is 10000",
+        ],
+    );
+    let text = format!("name = \"huge\"\n{}", HUGE_GROUP.repeat(200));
+    refuses_fast(
+        "billion-cases.toml",
+        &text,
+        &[
+            ":9:",
+            "`repetitions` in [[group]] 1",
+            "would plan 6000000 cases",
+            "the most a scenario may plan is 100000",
+        ],
+    );
+    // A ceiling search as large: every cell counts its most trials.
+    let search = HUGE_GROUP
+        .replace(
+            "\"mlp\", \"cnn\", \"tm-image\", \"tm-audio\", \"tm-pose\"",
+            "\"mlp\"",
+        )
+        .replace("[[group]]\n", "[[group]]\nsearch = \"model\"\n");
+    refuses_fast(
+        "billion-search.toml",
+        &format!("name = \"s\"\n{}", search.repeat(200)),
+        &[
+            ":10:",
+            "`repetitions` in [[group]] 1",
+            "trials of a search",
+            "100000",
+        ],
+    );
+    // Many groups that fit one by one but not together.
+    let group =
+        "[[group]]\nworkloads = [\"mlp\"]\ntargets = [\"native-ndarray\"]\nrepetitions = 10000\n";
+    refuses_fast(
+        "many-groups.toml",
+        &format!("name = \"m\"\n{}", group.repeat(1000)),
+        &[":45:", "[[group]] 11", "plus 100000 before this group"],
+    );
+    // A file far larger than any scenario is not even read whole.
+    let big = scenario("50-mib.toml", &format!("name = \"b\"\n{GROUP}"));
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&big).unwrap();
+        let line = format!("# {}\n", "x".repeat(1 << 16));
+        for _ in 0..800 {
+            f.write_all(line.as_bytes()).unwrap();
+        }
+    }
+    refuses_fast_file("50-mib.toml", &big, &["larger than 1024 KiB"]);
+}
+
+#[test]
+fn timeouts_that_would_overflow_are_refused() {
+    for v in ["18446744073709551615", "9223372036854775807", "604801"] {
+        rejects(
+            "huge-timeout.toml",
+            &format!("name = \"x\"\ntimeout_s = {v}\n{GROUP}"),
+            &[":2:", "`timeout_s`", "the maximum is 604800"],
+        );
+        rejects(
+            "huge-timeout-group.toml",
+            &format!("name = \"x\"\n{GROUP}timeout_s = {v}\n"),
+            &[":5:", "`timeout_s` in [[group]] 1", "the maximum is 604800"],
+        );
+    }
+}
+
+#[test]
+fn names_that_leave_results_are_refused() {
+    let out = std::env::temp_dir().join(format!("gapbench-bad-names-{}", std::process::id()));
+    for bad in ["../../x", "/abs", "a/b", "..", ".hidden", ""] {
+        let path = scenario("bad-name.toml", &format!("name = {bad:?}\n{GROUP}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+            .args(["run", "--quiet", "--out"])
+            .arg(&out)
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{bad}: {err}");
+        assert!(
+            err.contains(&format!("{}:1:", path.display())),
+            "{bad}: {err}"
+        );
+        assert!(err.contains("`name`"), "{bad}: {err}");
+        assert!(!out.exists(), "{bad}: a run started");
+    }
+    assert!(!Path::new("/abs").exists());
+}
+
+#[test]
+fn a_case_planned_twice_is_an_error_naming_the_later_group() {
+    rejects(
+        "repeated-case.toml",
+        &format!("name = \"x\"\n{GROUP}warmup = 1\n\n{GROUP}steps = 5\n{GROUP}warmup = 1\n"),
+        &[
+            ":11:",
+            "[[group]] 3 plans case `mlp/1m/native-ndarray/ndarray/main/w1-s20-seed42/r1` again, already planned by [[group]] 1 (line 2)",
+        ],
+    );
+    rejects(
+        "repeated-search.toml",
+        "name = \"x\"\n[[group]]\nsearch = \"samples\"\nworkloads = [\"tm-image\"]\ntargets = [\"node\"]\n\
+         [[group]]\nsearch = \"samples\"\nworkloads = [\"tm-image\"]\ntargets = [\"node\"]\n",
+        &[":6:", "[[group]] 2 plans the search", "again"],
+    );
+    // Settings that change what is measured make other cases: every one is planned.
+    let path = scenario(
+        "distinct.toml",
+        &format!(
+            "name = \"x\"\n{GROUP}\n{GROUP}steps = 5\n{GROUP}warmup = 0\n{GROUP}classes = 4\n{GROUP}samples_per_class = 9\n{GROUP}epochs = 2\n{GROUP}fault = \"panic\"\n"
+        ),
+    );
+    let catalog = harness::catalog::BuildCatalog;
+    let cases = harness::plan::expand(&harness::scenario::load(&path, &catalog).unwrap(), &catalog)
+        .unwrap();
+    let ids: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 7, "{ids:?}");
+    let mut seeded = harness::scenario::load(&path, &catalog).unwrap();
+    seeded.seed = 7;
+    let other = harness::plan::expand(&seeded, &catalog).unwrap();
+    assert!(
+        other.iter().all(|c| !ids.contains(c.id.as_str())),
+        "the seed is in the id"
+    );
+}
+
+/// Every scenario shipped in scenarios/ plans without a repeated case and within the bounds.
+#[test]
+fn shipped_scenarios_plan() {
+    let catalog = harness::catalog::BuildCatalog;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let s = harness::scenario::load(&p, &catalog).unwrap_or_else(|e| panic!("{e}"));
+            harness::plan::expand(&s, &catalog).unwrap_or_else(|e| panic!("{e}"));
+            harness::ceiling::cells(&s, &catalog).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "{n} scenarios");
+}
+
+/// `--resume` plans from the run's copy of its scenario, and refuses (exit 2) when the original
+/// file or the copy changed since the run started, unless `--force`.
+#[test]
+fn resume_refuses_a_changed_scenario_unless_forced() {
+    let root = std::env::temp_dir().join(format!("gapbench-bad-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let s = root.join("tiny.toml");
+    let text = "name = \"tiny\"\n[[group]]\nworkloads = [\"mlp\"]\nsizes = [\"0.1m\"]\n\
+                targets = [\"native-ndarray\"]\nwarmup = 0\nsteps = 1\nrepetitions = 2\n";
+    std::fs::write(&s, text).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(root.join("out"))
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = find_run_dir(&root.join("out")).unwrap();
+    let copy = run.join("scenario.toml");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), text);
+    let m = harness::manifest::Manifest::read(&run).unwrap();
+    assert_eq!(
+        m.scenario_sha256,
+        harness::manifest::sha256_hex(text.as_bytes())
+    );
+    assert!(
+        Path::new(&m.scenario_path).is_absolute(),
+        "{}",
+        m.scenario_path
+    );
+    let records = std::fs::read(run.join("records.csv")).unwrap();
+
+    let resume = |force: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_gapbench"));
+        c.args(["run", "--quiet", "--resume"]).arg(&run);
+        if force {
+            c.arg("--force");
+        }
+        c.output().unwrap()
+    };
+    // The original changed: refused, naming it and the way out.
+    std::fs::write(&s, text.replace("steps = 1", "steps = 2")).unwrap();
+    let o = resume(false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&s.display().to_string()), "{err}");
+    assert!(
+        err.contains("changed since run") && err.contains("--force"),
+        "{err}"
+    );
+    // Forced: the copy (steps = 1) is what runs, so both cases are done already.
+    let o = resume(true);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("2 case(s) already recorded"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(std::fs::read(run.join("records.csv")).unwrap(), records);
+    // The original gone: the copy runs.
+    std::fs::remove_file(&s).unwrap();
+    let o = resume(false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The copy edited: refused, naming the copy.
+    std::fs::write(&copy, text.replace("repetitions = 2", "repetitions = 3")).unwrap();
+    let o = resume(false);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&copy.display().to_string()) && err.contains("edited"),
+        "{err}"
+    );
+    // --force without --resume is a usage error.
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--force"])
+        .arg(root.join("x.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+    let _ = std::fs::remove_dir_all(&root);
 }
