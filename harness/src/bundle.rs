@@ -96,12 +96,15 @@ fn newest(path: &Path, newest_seen: &mut SystemTime) {
     }
 }
 
-/// The newest modification time of what the wasm build depends on (the JS is copied apart).
+/// The newest modification time of what the wasm build depends on, `vendor/` included (the JS
+/// is copied apart).
 fn sources_mtime(root: &Path) -> SystemTime {
     let mut t = SystemTime::UNIX_EPOCH;
     for p in [
         "wasm-probe/src",
         "wasm-probe/Cargo.toml",
+        // The patched crates the probe compiles (matrixmultiply's wasm kernel, burn-ndarray).
+        "vendor",
         "Cargo.lock",
         "Cargo.toml",
     ] {
@@ -324,6 +327,33 @@ mod tests {
                 .unwrap_err()
                 .contains("webgpu")
         );
+    }
+
+    #[test]
+    fn an_edit_in_vendor_makes_the_bundle_stale() {
+        let root =
+            std::env::temp_dir().join(format!("gapbench-vendor-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let kernel = root.join("vendor/matrixmultiply/src/wasm.rs");
+        std::fs::create_dir_all(kernel.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(root.join("wasm-probe/src")).unwrap();
+        std::fs::write(root.join("wasm-probe/src/lib.rs"), "").unwrap();
+        std::fs::write(&kernel, "").unwrap();
+        let old = SystemTime::now() - std::time::Duration::from_secs(3600);
+        let f = std::fs::File::options()
+            .write(true)
+            .open(root.join("wasm-probe/src/lib.rs"))
+            .unwrap();
+        f.set_modified(old).unwrap();
+        let edited = SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&kernel)
+            .unwrap()
+            .set_modified(edited)
+            .unwrap();
+        assert_eq!(sources_mtime(&root), edited);
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
