@@ -497,6 +497,8 @@ fn cut_short_last_line_is_dropped_with_a_warning() {
 
 /// Run gapbench with `args`: (exit code, stderr, wall time, peak RSS in bytes of that very
 /// process, from wait4(2)).
+// The child is reaped by wait4(2) below, which std does not know of.
+#[allow(clippy::zombie_processes)]
 fn measured(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, std::time::Duration, u64) {
     use std::io::Read;
     let t = std::time::Instant::now();

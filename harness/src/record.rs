@@ -909,8 +909,12 @@ mod tests {
         f.write_all(bytes).unwrap();
     }
 
-    /// (case id, metric) of every records row, and (case id, index) of every sample.
-    fn contents(d: &Path) -> (Vec<(String, String)>, Vec<(String, usize)>) {
+    /// (case id, metric) of every records row.
+    type Rows = Vec<(String, String)>;
+    /// (case id, index) of every sample.
+    type Samples = Vec<(String, usize)>;
+
+    fn contents(d: &Path) -> (Rows, Samples) {
         let (rows, warnings) = read_records(&d.join("records.csv")).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         let (samples, warnings) = read_samples(&d.join("samples.csv")).unwrap();

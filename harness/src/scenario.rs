@@ -844,11 +844,10 @@ impl Cx<'_> {
                     Some(at),
                     Some(key),
                     format!(
-                        "`{key}`{place}: the scenario would plan {count} cases ({sizes} workload size(s) x {} target variant(s) x {} repetition(s){search}, plus {} before this group); the most a scenario may plan is {MAX_CASES}: lower `{key}`",
+                        "`{key}` in [[group]] {index}: the scenario would plan {count} cases ({sizes} workload size(s) x {} target variant(s) x {} repetition(s){search}, plus {} before this group); the most a scenario may plan is {MAX_CASES}: lower `{key}`",
                         variants.map_or("too many".to_string(), |v| v.to_string()),
                         g.repetitions,
                         *planned,
-                        place = format!(" in [[group]] {index}"),
                     ),
                 ))
             }
