@@ -134,6 +134,42 @@ fn find_parent() -> Option<Parent> {
     None
 }
 
+/// Remove the case cgroups a gapbench that is no longer alive left under ours (`gapbench-PID-N`),
+/// killing any task still in one; how many were removed.
+pub fn remove_stale() -> usize {
+    let Some(parent) = parent() else {
+        return 0;
+    };
+    let Ok(entries) = std::fs::read_dir(&parent.dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(owner) = name
+            .strip_prefix("gapbench-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let dead = owner != std::process::id()
+            && !std::path::Path::new(&format!("/proc/{owner}")).exists();
+        if dead && e.path().is_dir() {
+            // Dropping it kills its tasks and removes it.
+            drop(CaseCgroup {
+                dir: e.path(),
+                version: parent.version,
+                limit: 0,
+            });
+            if !e.path().exists() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
 /// One case's cgroup: limited, joined by the case process between fork and exec, emptied and
 /// removed on drop.
 #[derive(Debug)]
@@ -353,6 +389,23 @@ mod tests {
         assert!(cg.peak().unwrap() <= 64 << 20);
         drop(cg);
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn stale_cgroups_of_a_dead_gapbench_are_removed() {
+        let Some(p) = parent() else {
+            eprintln!("no writable cgroup memory controller: skipped");
+            return;
+        };
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let pid = gone.id();
+        gone.wait().unwrap();
+        let stale = p.dir.join(format!("gapbench-{pid}-0"));
+        std::fs::create_dir(&stale).unwrap();
+        let mine = CaseCgroup::create(64 << 20).unwrap();
+        assert!(remove_stale() >= 1);
+        assert!(!stale.exists());
+        assert!(mine.dir().exists(), "a live gapbench's cgroup was removed");
     }
 
     #[test]

@@ -199,6 +199,7 @@ fn alive(pid: u32) -> bool {
 /// running, and say so.
 pub fn sweep_at_start() {
     let swept = sweep_orphans();
+    crate::cgroup::remove_stale();
     if swept > 0 {
         eprintln!(
             "gapbench: killed {swept} process(es) left by a gapbench run that is no longer alive"
