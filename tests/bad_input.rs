@@ -804,3 +804,81 @@ fn resume_refuses_a_changed_scenario_unless_forced() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Resuming reads the run's files as streams: a records.csv of 96 MiB does not take 96 MiB, and
+/// a manifest.json far larger than any manifest is refused unread.
+#[test]
+fn resume_streams_its_files() {
+    use std::io::Write;
+    let root = std::env::temp_dir().join(format!("gapbench-bad-stream-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let s = root.join("tiny.toml");
+    std::fs::write(
+        &s,
+        "name = \"tiny\"\n[[group]]\nworkloads = [\"mlp\"]\nsizes = [\"0.1m\"]\n\
+         targets = [\"native-ndarray\"]\nwarmup = 0\nsteps = 1\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(root.join("out"))
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = find_run_dir(&root.join("out")).unwrap();
+    // The finished case's rows again and again (a reader takes repeats; resume runs nothing).
+    let text = std::fs::read_to_string(run.join("records.csv")).unwrap();
+    let rows = text.split_once('\n').unwrap().1.to_string();
+    {
+        let mut f = std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(run.join("records.csv"))
+                .unwrap(),
+        );
+        let mut written = text.len();
+        while written < 96 << 20 {
+            f.write_all(rows.as_bytes()).unwrap();
+            written += rows.len();
+        }
+    }
+    let (code, err, took, rss) = measured(&[
+        "run".as_ref(),
+        "--quiet".as_ref(),
+        "--resume".as_ref(),
+        run.as_os_str(),
+    ]);
+    println!(
+        "resume over 96 MiB of records: {took:?}, peak RSS {} MiB",
+        rss >> 20
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(rss < 64 << 20, "peak RSS {} MiB", rss >> 20);
+
+    let m = run.join("manifest.json");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&m).unwrap();
+    let pad = vec![b' '; 1 << 20];
+    for _ in 0..20 {
+        f.write_all(&pad).unwrap();
+    }
+    drop(f);
+    let (code, err, took, rss) = measured(&[
+        "run".as_ref(),
+        "--quiet".as_ref(),
+        "--resume".as_ref(),
+        run.as_os_str(),
+    ]);
+    println!(
+        "20 MiB manifest: {took:?}, peak RSS {} MiB: {err}",
+        rss >> 20
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(&m.display().to_string()), "{err}");
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    assert!(rss < 64 << 20, "peak RSS {} MiB", rss >> 20);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -55,6 +55,9 @@ pub struct Manifest {
     pub engine_env: Vec<String>,
 }
 
+/// The most a `manifest.json` may hold.
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
 /// The run directory's copy of the scenario it plans from.
 pub const SCENARIO_COPY: &str = "scenario.toml";
 
@@ -199,9 +202,26 @@ impl Manifest {
     }
 
     pub fn read(dir: &Path) -> Result<Manifest, String> {
+        use std::io::Read;
         let path = dir.join("manifest.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let cannot = |e: std::io::Error| format!("{}: cannot read: {e}", path.display());
+        let mut text = String::new();
+        // A manifest is a few KiB: a larger file is refused unread (its size, or, where the size
+        // says nothing, one byte past the limit).
+        let f = std::fs::File::open(&path).map_err(cannot)?;
+        let size = f.metadata().map_err(cannot)?.len();
+        if size <= MAX_MANIFEST_BYTES {
+            f.take(MAX_MANIFEST_BYTES + 1)
+                .read_to_string(&mut text)
+                .map_err(cannot)?;
+        }
+        if size > MAX_MANIFEST_BYTES || text.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(format!(
+                "{}: larger than {} MiB: not a gapbench manifest",
+                path.display(),
+                MAX_MANIFEST_BYTES >> 20
+            ));
+        }
         serde_json::from_str(&text).map_err(|e| {
             format!(
                 "{}:{}: not a gapbench manifest: {e}",

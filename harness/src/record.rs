@@ -426,7 +426,6 @@ pub fn repair(dir: &Path) -> std::io::Result<Repair> {
     let case_col =
         |header: &csv::ByteRecord, name: &str| header.iter().position(|h| h == name.as_bytes());
     if records.exists() {
-        let mut rows: Vec<(Vec<u8>, bool)> = Vec::new();
         let mut s = scan(&records, |_, _| {})?;
         if let Some(at) = s.torn_at {
             out.torn_records = s.len - at;
@@ -437,20 +436,16 @@ pub fn repair(dir: &Path) -> std::io::Result<Repair> {
             && let (Some(id), Some(metric)) =
                 (case_col(header, "case_id"), case_col(header, "metric"))
         {
+            // Streamed: only the ids of done cases are kept.
+            let mut done: std::collections::HashSet<Vec<u8>> = Default::default();
             scan(&records, |_, row| {
-                let case_id = row.get(id).unwrap_or_default().to_vec();
-                rows.push((case_id, row.get(metric) == Some(b"case")));
-            })?;
-            for (case_id, is_case) in &rows {
-                if *is_case {
-                    out.done
-                        .insert(String::from_utf8_lossy(case_id).into_owned());
+                if row.get(metric) == Some(b"case") {
+                    done.insert(row.get(id).unwrap_or_default().to_vec());
                 }
-            }
-            let done: std::collections::HashSet<&[u8]> = rows
+            })?;
+            out.done = done
                 .iter()
-                .filter(|r| r.1)
-                .map(|r| r.0.as_slice())
+                .map(|c| String::from_utf8_lossy(c).into_owned())
                 .collect();
             out.orphan_records = drop_rows(&records, s.header_end, |row| {
                 done.contains(row.get(id).unwrap_or_default())
@@ -612,18 +607,40 @@ pub struct ReadRecord {
 /// Read `records.csv`. A last line cut short (power loss mid-write) is dropped with a warning;
 /// anything else malformed is an error naming the file and line.
 pub fn read_records(path: &Path) -> Result<(Vec<ReadRecord>, Vec<String>), ReadError> {
+    let mut out = Vec::new();
+    let warnings = each_record(path, |r| out.push(r))?;
+    Ok((out, warnings))
+}
+
+/// [`read_records`] as a stream: hands every row to `each` as it is read (the file is never held
+/// whole), and returns the warnings.
+pub fn each_record(
+    path: &Path,
+    mut each: impl FnMut(ReadRecord),
+) -> Result<Vec<String>, ReadError> {
     let err = |line: Option<u64>, message: String| ReadError {
         file: path.to_path_buf(),
         line,
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    let cannot = |e: std::io::Error| err(None, format!("cannot read: {e}"));
+    let file = File::open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if meta.is_dir() {
+        return Err(err(None, "cannot read: is a directory".into()));
+    }
+    let len = meta.len();
+    let complete_last = len == 0 || {
+        use std::os::unix::fs::FileExt;
+        let mut b = [0u8; 1];
+        file.read_exact_at(&mut b, len - 1).map_err(cannot)?;
+        b[0] == b'\n'
+    };
     let mut warnings = Vec::new();
-    let complete_last = text.ends_with('\n');
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(BufReader::with_capacity(1 << 16, file));
     let headers = rdr
         .headers()
         .map_err(|e| err(Some(1), format!("not CSV: {e}")))?
@@ -650,14 +667,14 @@ pub fn read_records(path: &Path) -> Result<(Vec<ReadRecord>, Vec<String>), ReadE
             ),
         ));
     }
-    let rows: Vec<_> = rdr.records().collect();
-    let total = rows.len();
-    let mut out = Vec::with_capacity(total);
+    let mut rows = rdr.records().peekable();
     let mut run_id: Option<String> = None;
-    for (k, row) in rows.into_iter().enumerate() {
+    let mut k = 0u64;
+    while let Some(row) = rows.next() {
+        k += 1;
         let row = row.map_err(|e| err(e.position().map(|p| p.line()), format!("not CSV: {e}")))?;
-        let line = row.position().map(|p| p.line()).unwrap_or(k as u64 + 2);
-        let is_last = k + 1 == total;
+        let line = row.position().map(|p| p.line()).unwrap_or(k + 1);
+        let is_last = rows.peek().is_none();
         if row.len() != headers.len() {
             if is_last && !complete_last {
                 warnings.push(format!(
@@ -741,7 +758,7 @@ pub fn read_records(path: &Path) -> Result<(Vec<ReadRecord>, Vec<String>), ReadE
             _ => None,
         };
         let lower = get(27);
-        out.push(ReadRecord {
+        each(ReadRecord {
             line,
             record: Record {
                 case: CaseInfo {
@@ -770,7 +787,7 @@ pub fn read_records(path: &Path) -> Result<(Vec<ReadRecord>, Vec<String>), ReadE
             },
         });
     }
-    Ok((out, warnings))
+    Ok(warnings)
 }
 
 /// Read `samples.csv`, dropping a cut-short last line with a warning.

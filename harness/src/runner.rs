@@ -247,20 +247,17 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
     // Recorded outcomes by case id: a resumed search replays its finished trials from them.
     let mut recorded: BTreeMap<String, Outcome> = BTreeMap::new();
     if opts.resume.is_some() {
-        let (rows, warnings) = crate::record::read_records(&dir.join("records.csv"))
-            .map_err(|e| Error::Input(e.to_string()))?;
+        // Streamed, every row checked (file:line on corruption), only `case` rows kept.
+        let warnings = crate::record::each_record(&dir.join("records.csv"), |r| {
+            let r = r.record;
+            if r.metric == "case" {
+                let o = Outcome::bare(r.status, r.message, &r.case.engine, &r.case.engine_version);
+                recorded.insert(r.case.case_id, o);
+            }
+        })
+        .map_err(|e| Error::Input(e.to_string()))?;
         for w in warnings {
             eprintln!("warning: {w}");
-        }
-        for r in rows
-            .into_iter()
-            .map(|r| r.record)
-            .filter(|r| r.metric == "case")
-        {
-            recorded.insert(
-                r.case.case_id.clone(),
-                Outcome::bare(r.status, r.message, &r.case.engine, &r.case.engine_version),
-            );
         }
     }
     let done: HashSet<String> = recorded.keys().cloned().collect();
