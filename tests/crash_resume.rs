@@ -242,3 +242,66 @@ fn sigkill_at_random_moments_then_resume_records_every_case_once() {
     assert!(text(&o.stdout).contains("mlp/0.1m"), "{}", text(&o.stdout));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two runs of one scenario started in the same second as a third get a directory each (`-2`,
+/// `-3`); none truncates another's records.
+#[test]
+fn runs_started_together_keep_their_own_records() {
+    let dir = temp_dir("same-second");
+    let scenario = dir.join("twins.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"twins\"\n[[group]]\nworkloads = [\"mlp\"]\nsizes = [\"0.1m\"]\n\
+         targets = [\"native-ndarray\"]\nwarmup = 0\nsteps = 1\nrepetitions = 3\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_gapbench"))
+            .args(["run", "--quiet", "--out"])
+            .arg(&out)
+            .arg(&scenario)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // A third run holds this second's directory already (as `new_run_id` names it).
+    let now = harness::manifest::now_utc().replace([':', '-'], "");
+    let taken = out.join(format!(
+        "twins-{}",
+        now.trim_end_matches('Z').replace('T', "-")
+    ));
+    std::fs::create_dir_all(&taken).unwrap();
+    let (a, b) = (start(), start());
+    for child in [a, b] {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let mut runs: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    runs.sort();
+    println!("{runs:?}");
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(
+        std::fs::read_dir(&taken).unwrap().count(),
+        0,
+        "the held one was written"
+    );
+    for run in runs.iter().filter(|r| **r != taken) {
+        let (rows, warnings) = read_records(&run.join("records.csv")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let cases = rows.iter().filter(|r| r.record.metric == "case").count();
+        assert_eq!(cases, 3, "{}", run.display());
+        let m = harness::manifest::Manifest::read(run).unwrap();
+        assert_eq!(
+            Some(m.run_id.as_str()),
+            run.file_name().and_then(|n| n.to_str())
+        );
+        assert!(rows.iter().all(|r| r.record.case.run_id == m.run_id));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1183,6 +1183,7 @@ samples_per_class = 300
         assert_eq!(s.groups[0].sizes_for("unknown", &cat), ["default"]);
     }
 
+    /// The file parses; the plan then refuses the repeated cases (plan.rs, tests/bad_input.rs).
     #[test]
     fn duplicate_groups_are_fine() {
         let text = format!("{MINIMAL}[[group]]\nworkloads = [\"mlp\"]\ntargets = [\"node\"]\n");
