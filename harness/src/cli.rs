@@ -98,7 +98,11 @@ pub enum Command {
         #[arg(long, default_value = "5,10,20", value_delimiter = ',')]
         repetitions: Vec<usize>,
         /// Sample metrics to try (repeatable)
-        #[arg(long, default_value = "step_time,step_time_rel", value_delimiter = ',')]
+        #[arg(
+            long,
+            default_value = "step_time,step_time_rel,step_cpu",
+            value_delimiter = ','
+        )]
         metric: Vec<String>,
         /// Random splits per row
         #[arg(long, default_value_t = 200)]
@@ -135,7 +139,8 @@ pub enum Command {
         /// No new round starts past this many minutes
         #[arg(long, default_value_t = 60)]
         max_minutes: u64,
-        /// Test only this sample metric (repeatable) [default: step_time_rel and step_time]
+        /// Test only this sample metric (repeatable) [default: step_time, step_time_rel and,
+        /// natively, step_cpu]
         #[arg(long, value_name = "METRIC")]
         metric: Vec<String>,
         /// Directory that receives the A/B directory (ab-<time>/ with every round's run)
@@ -352,7 +357,11 @@ pub fn main(cli: Cli) -> i32 {
                         max_rounds,
                         budget: std::time::Duration::from_secs(max_minutes.saturating_mul(60)),
                         metrics: if metric.is_empty() {
-                            vec!["step_time_rel".into(), "step_time".into()]
+                            vec![
+                                "step_time".into(),
+                                "step_time_rel".into(),
+                                "step_cpu".into(),
+                            ]
                         } else {
                             metric
                         },

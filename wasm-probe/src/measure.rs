@@ -12,6 +12,11 @@ pub trait Host {
     fn now_ms(&self) -> f64;
     /// Called between steps: a page's main thread yields to its event loop here, like an app.
     fn between_steps(&self) -> impl std::future::Future<Output = ()>;
+    /// CPU time this thread has run, in milliseconds, where the host can tell (natively);
+    /// None in JS engines, which have no such clock.
+    fn cpu_ms(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// One case as the probe receives it (JSON in the browser and in Node).
@@ -82,10 +87,15 @@ pub struct CaseResult {
     /// the host's speed at that moment, so a step time can be read relative to it.
     #[serde(default)]
     pub calib_ms: Vec<f64>,
+    /// CPU time of each measured step where the host has a thread CPU clock (natively): the
+    /// step without the time other processes took the core from it.
+    #[serde(default)]
+    pub step_cpu_ms: Vec<f64>,
 }
 
-/// Iterations of [`calibrate`]: about 0.3 ms natively on this project's 2-core VM.
-pub const CALIB_ITERS: u32 = 100_000;
+/// Iterations of [`calibrate`]: about 0.3 ms natively on this project's 2-core VM, some tens of
+/// ticks of a cross-origin-isolated page's clock (5 µs in Chromium, 20 µs in Firefox).
+pub const CALIB_ITERS: u32 = 300_000;
 
 /// The drift calibration: a fixed chain of dependent 64-bit multiply-adds (an LCG), no memory
 /// traffic, no SIMD, no allocation: it runs at the core's speed of the moment, whatever the
@@ -171,7 +181,9 @@ pub async fn run_case<H: Host>(
     let mut calib_ms = Vec::with_capacity(measured);
     let train_start = host.now_ms();
     let mut first_step_ms = f64::NAN;
+    let mut step_cpu_ms = Vec::with_capacity(measured);
     for i in 0..warmup + measured {
+        let cpu_start = host.cpu_ms();
         let start = host.now_ms();
         let loss = trainer.step();
         // Reading the loss waits for the step to finish on every backend.
@@ -195,6 +207,9 @@ pub async fn run_case<H: Host>(
             warmup_ms.push(elapsed);
         } else {
             step_ms.push(elapsed);
+            if let (Some(a), Some(b)) = (cpu_start, host.cpu_ms()) {
+                step_cpu_ms.push(b - a);
+            }
             let start = host.now_ms();
             if let Some(flops) = trainer.peak_slice() {
                 peak_ms.push(host.now_ms() - start);
@@ -232,6 +247,7 @@ pub async fn run_case<H: Host>(
         peak_flops,
         peak_ms,
         calib_ms,
+        step_cpu_ms,
     })
 }
 
@@ -257,6 +273,16 @@ impl Host for NativeHost {
     }
 
     async fn between_steps(&self) {}
+
+    fn cpu_ms(&self) -> Option<f64> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec through a valid pointer.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        (rc == 0).then(|| ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6)
+    }
 }
 
 /// Drive a future that never waits on I/O (every native backend here) to completion.

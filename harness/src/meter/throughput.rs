@@ -106,6 +106,17 @@ impl Meter for Throughput {
             recs.push(Record::measured(info, "step_time_rel", "calib", true, &rel));
             smp.extend(samples(id, "step_time_rel", "measured", &rel));
         }
+        // Natively: each step's thread CPU time, which other processes' load does not stretch.
+        if !r.step_cpu_ms.is_empty() && r.step_cpu_ms.len() == step.len() {
+            recs.push(Record::measured(
+                info,
+                "step_cpu",
+                "ms",
+                true,
+                &r.step_cpu_ms,
+            ));
+            smp.extend(samples(id, "step_cpu", "measured", &r.step_cpu_ms));
+        }
         smp.extend(samples(id, "step_time", "measured", step));
         smp.extend(samples(
             id,
@@ -222,6 +233,21 @@ mod tests {
         assert!(rel.iter().all(|x| x.is_finite() && *x > 0.0), "{rel:?}");
         let r = recs.iter().find(|r| r.metric == "step_time_rel").unwrap();
         assert_eq!((r.unit.as_str(), r.lower_is_better), ("calib", true));
+        // natively, each step's CPU time too, never more than its wall time (plus clock slack)
+        let cpu: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.metric == "step_cpu")
+            .map(|s| s.value)
+            .collect();
+        let wall: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.metric == "step_time" && s.phase == "measured")
+            .map(|s| s.value)
+            .collect();
+        assert_eq!(cpu.len(), 4);
+        for (c, w) in cpu.iter().zip(&wall) {
+            assert!(*c > 0.0 && *c <= w + 0.05, "cpu {c} ms, wall {w} ms");
+        }
     }
 
     #[test]

@@ -112,6 +112,17 @@ impl Agg {
         }
     }
 
+    /// `k / x` of every value (samples/s from ms a step with k = batch·1000): the median and
+    /// the interval's ends map over, the ends swapping places.
+    pub fn inverted(&self, k: f64) -> Agg {
+        Agg {
+            median: k / self.median,
+            ci_low: k / self.ci_high,
+            ci_high: k / self.ci_low,
+            ..self.clone()
+        }
+    }
+
     /// Whether the interval reaches the level a report states (95%, less a rounding slack).
     pub fn full_level(&self) -> bool {
         self.n >= 2 && self.level >= 0.94
@@ -576,17 +587,23 @@ fn rate_chart(
 
 fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
     let mut s = Section::new("gap", "Browser/native gap");
+    // From the step times: throughput is batch / step time, so one distribution gives both
+    // figures and the two gaps cannot disagree.
     let recs = of_metric(runs, |r| {
-        r.metric == "throughput" && !is_native(&r.case.target)
+        r.metric == "step_time" && !is_native(&r.case.target)
     });
     if recs.is_empty() {
         s.note(NOT_MEASURED);
         return s;
     }
     s.para(
-        "Gap = native throughput / this throughput (2.00× means half as fast as native). The native \
-         twin is native-ndarray (else native-flex) on the same workload and size, from the same run \
-         when it has one. The gap's interval combines the ends of both CIs (conservative).",
+        "Gap = this step time / native step time = native throughput / this throughput (2.00× \
+         means half as fast as native); throughput is batch / step time, from the same medians. \
+         The native twin is native-ndarray (else native-flex) on the same workload and size, from \
+         the same run and over the same measured steps; a case without one has no gap. Over \
+         repetitions a figure is the median of their medians with the order-statistics interval \
+         (its coverage stated where it falls short of 95%). The gap's interval combines the ends \
+         of both intervals (conservative), and is left out when either falls short of 95%.",
     );
     // (run, workload, size, target, variant, context) -> summaries over repetitions
     type Key = (usize, u64, String, String, String, String, String);
@@ -621,7 +638,8 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
         header.insert(0, "run");
     }
     let mut t = Table::new(&header);
-    let mut per_engine: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // (engine, variant, context) -> workload/size -> gap
+    let mut per_engine: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     let mut without = 0;
     let workloads: Vec<&str> = groups
         .keys()
@@ -635,13 +653,23 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
             continue;
         };
         let twin = twins.find(*i, r);
+        // samples/s from ms a step
+        let per_s = r.case.batch as f64 * 1e3;
         let (native, ratio) = match &twin {
             Some(tw) => {
-                let g = gap(agg.median, tw.agg.median, false);
+                let g = gap(agg.median, tw.agg.median, true);
                 if let Some(g) = g {
-                    per_engine.entry(engine_label(&r.case)).or_default().push(g);
+                    let run = if multi {
+                        format!(" ({})", runs[*i].manifest.run_id)
+                    } else {
+                        String::new()
+                    };
+                    per_engine
+                        .entry(format!("{} {var} {context}{run}", engine_label(&r.case)))
+                        .or_default()
+                        .insert(format!("{workload}/{size}"), g);
                 }
-                let ci = gap_interval(&agg, &tw.agg, false);
+                let ci = gap_interval(&agg, &tw.agg, true);
                 if let Some(g) = g {
                     let group = workloads.iter().position(|w| w == workload).unwrap_or(0);
                     let run = if multi {
@@ -666,7 +694,11 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
                     ));
                 }
                 (
-                    format!("{} ({})", fig(&tw.agg, &r.unit), tw.target),
+                    format!(
+                        "{} ({})",
+                        fig(&tw.agg.inverted(per_s), "samples/s"),
+                        tw.target
+                    ),
                     g.map(|g| ratio_fig(g, ci)).unwrap_or_else(|| "–".into()),
                 )
             }
@@ -680,7 +712,7 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
             engine_label(&r.case),
             var.clone(),
             context.clone(),
-            fig(&agg, &r.unit),
+            fig(&agg.inverted(per_s), "samples/s"),
             native,
             ratio,
         ];
@@ -690,14 +722,37 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
         t.push(row);
     }
     if !per_engine.is_empty() {
-        let parts: Vec<String> = per_engine
-            .iter()
-            .map(|(e, gs)| {
-                let geo = (gs.iter().map(|g| g.ln()).sum::<f64>() / gs.len() as f64).exp();
-                format!("{e}: {geo:.2}× (geometric mean of {} case(s))", gs.len())
-            })
-            .collect();
-        s.para(format!("Per engine: {}.", parts.join("; ")));
+        // Geometric means over the one case set every engine, variant and context has.
+        let mut shared: BTreeSet<&String> = per_engine
+            .values()
+            .next()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        for m in per_engine.values() {
+            shared.retain(|k| m.contains_key(*k));
+        }
+        if shared.is_empty() {
+            s.para(
+                "Per engine: no workload and size has a gap in every engine, variant and context \
+                 here, so no geometric mean is given (means over different cases would not compare).",
+            );
+        } else {
+            let parts: Vec<String> = per_engine
+                .iter()
+                .map(|(e, gs)| {
+                    let logs: Vec<f64> = shared.iter().map(|k| gs[*k].ln()).collect();
+                    let geo = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+                    format!("{e}: {geo:.2}×")
+                })
+                .collect();
+            let set: Vec<&str> = shared.iter().map(|k| k.as_str()).collect();
+            s.para(format!(
+                "Per engine, geometric mean over the same {} case(s) ({}): {}.",
+                set.len(),
+                set.join(", "),
+                parts.join("; ")
+            ));
+        }
     }
     if !dots.is_empty() {
         dots.sort_by(|a, b| {
