@@ -3,6 +3,8 @@
 //! parameter and FLOP counts as our own workload (so GFLOP/s compare), its losses are finite and
 //! fall over a 40-step run, and the device says which TF.js backend and wasm build ran.
 //! tfjs-wasm-threads in Node (no threads there) is a skip with a reason, not a failure.
+//! tfjs-wasm-fit (Teachable Machine's way: `fitDataset` with validation data) trains the same
+//! batches: its losses equal tfjs-wasm's step for step in the same engine.
 
 mod common;
 
@@ -23,7 +25,7 @@ workloads = ["tm-image"]
 targets = ["node", "chromium"]
 contexts = ["main"]
 simd = [true]
-backends = ["tfjs-wasm", "tfjs-cpu"]
+backends = ["tfjs-wasm", "tfjs-cpu", "tfjs-wasm-fit"]
 meters = ["throughput"]
 
 [[group]]
@@ -76,7 +78,7 @@ fn tfjs_trains_tm_image_in_node_and_chromium() {
     let (samples, warnings) = read_samples(&run.join("samples.csv")).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let case_rows: Vec<&ReadRecord> = rows.iter().filter(|r| r.record.metric == "case").collect();
-    assert_eq!(case_rows.len(), 6, "planned 6 cases: {case_rows:#?}");
+    assert_eq!(case_rows.len(), 8, "planned 8 cases: {case_rows:#?}");
 
     let mut problems = Vec::new();
     for row in &case_rows {
@@ -106,6 +108,7 @@ fn tfjs_trains_tm_image_in_node_and_chromium() {
             ("tfjs-cpu", _) => "cpu",
             ("tfjs-wasm", "no-simd") => "wasm (no simd",
             ("tfjs-wasm", _) => "wasm (simd",
+            ("tfjs-wasm-fit", _) => "model.fitDataset as Teachable Machine",
             (other, _) => {
                 problems.push(format!("{id}: unexpected backend {other}"));
                 continue;
@@ -136,6 +139,35 @@ fn tfjs_trains_tm_image_in_node_and_chromium() {
                     "{id}: loss does not fall: first 8 steps {first:.4}, last 8 {last:.4}"
                 ));
             }
+        }
+    }
+    // fitDataset trains the same batches in the same order as trainOnBatch: the same losses.
+    let losses_of = |target: &str, backend: &str| -> Vec<f64> {
+        let id = case_rows
+            .iter()
+            .find(|r| r.record.case.target == target && r.record.case.backend == backend)
+            .map(|r| r.record.case.case_id.clone())
+            .unwrap_or_default();
+        samples
+            .iter()
+            .filter(|s| s.case_id == id && s.metric == "loss")
+            .map(|s| s.value)
+            .collect()
+    };
+    for target in ["node", "chromium"] {
+        let (fit, tob) = (
+            losses_of(target, "tfjs-wasm-fit"),
+            losses_of(target, "tfjs-wasm"),
+        );
+        let close = fit.len() == tob.len()
+            && fit
+                .iter()
+                .zip(&tob)
+                .all(|(a, b)| (a - b).abs() <= 1e-3 * b.abs().max(1e-3));
+        if !close {
+            problems.push(format!(
+                "{target}: fitDataset losses {fit:?} differ from trainOnBatch's {tob:?}"
+            ));
         }
     }
     assert_no_problems(&problems);

@@ -238,7 +238,8 @@ fn copy_js(root: &Path, dir: &Path) -> Result<(), String> {
         std::fs::write(&tmp, &new).map_err(|e| format!("{}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     }
-    copy_tfjs(root, dir)
+    copy_tfjs(root, dir)?;
+    copy_jaxjs(root, dir)
 }
 
 /// The TF.js files the page loads for the `tfjs-*` backends, from `node_modules` (`npm ci`).
@@ -275,6 +276,37 @@ fn copy_tfjs(root: &Path, dir: &Path) -> Result<(), String> {
             continue;
         }
         let tmp = out.join(format!(".tmp-tfjs-{}", std::process::id()));
+        std::fs::write(&tmp, &new).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Copy jax-js's ESM build (`dist/*.js`, loaded by `jaxjs.js` for the `jaxjs-*` backends) and its
+/// `package.json` (the version the record names) into `<bundle>/jaxjs/` where they differ. Without
+/// it in `node_modules` the `jaxjs-*` cases are skipped with the install command.
+fn copy_jaxjs(root: &Path, dir: &Path) -> Result<(), String> {
+    let pkg = root.join("node_modules/@jax-js/jax");
+    let dist = pkg.join("dist");
+    if !dist.is_dir() {
+        return Ok(());
+    }
+    let out = dir.join("jaxjs");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut files = vec![pkg.join("package.json")];
+    for entry in std::fs::read_dir(&dist).map_err(|e| format!("{}: {e}", dist.display()))? {
+        let p = entry.map_err(|e| e.to_string())?.path();
+        if p.extension().and_then(|e| e.to_str()) == Some("js") {
+            files.push(p);
+        }
+    }
+    for src in files {
+        let dest = out.join(src.file_name().expect("a file name"));
+        let new = std::fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+        if std::fs::read(&dest).ok().as_deref() == Some(new.as_slice()) {
+            continue;
+        }
+        let tmp = out.join(format!(".tmp-jaxjs-{}", std::process::id()));
         std::fs::write(&tmp, &new).map_err(|e| format!("{}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     }

@@ -121,6 +121,7 @@ impl Catalog for BuildCatalog {
         wasm_probe::backend::BACKENDS
             .iter()
             .chain(wasm_probe::backend::TFJS_BACKENDS.iter())
+            .chain(wasm_probe::backend::JAXJS_BACKENDS.iter())
             .map(|b| b.to_string())
             .collect()
     }

@@ -38,6 +38,17 @@ if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
   } catch (err) {
     reply = tfjs.tfjsFailure(err);
   }
+} else if (String(spec.backend).startsWith("jaxjs-")) {
+  // jax-js peer: the same workloads trained with @jax-js/jax from node_modules (see jaxjs.js).
+  const jaxjs = await import("./jaxjs.js");
+  try {
+    const { createRequire } = await import("node:module");
+    const from = packagesRoot ? pathToFileURL(path.join(path.resolve(packagesRoot), "package.json")) : import.meta.url;
+    const lib = await jaxjs.loadNode(createRequire(from), (file) => import(pathToFileURL(file).href));
+    reply = await jaxjs.runJaxjs(spec, lib, () => performance.now(), undefined);
+  } catch (err) {
+    reply = jaxjs.jaxjsFailure(err);
+  }
 } else if (spec.backend === "webgpu" && !(globalThis.navigator && globalThis.navigator.gpu)) {
   // The WebGPU build is for browsers; Node.js exposes no navigator.gpu.
   const said = globalThis.navigator ? String(globalThis.navigator.gpu) : "unavailable (no navigator)";

@@ -127,6 +127,7 @@ function uncaughtTrap() {
 // `onStep`, when given, is called after every training step (page meters log step times).
 export async function runHere(spec, base, yieldBetweenSteps, onStep) {
   if (String(spec.backend).startsWith("tfjs-")) return runTfjsHere(spec, base, yieldBetweenSteps, onStep);
+  if (String(spec.backend).startsWith("jaxjs-")) return runJaxjsHere(spec, base, yieldBetweenSteps, onStep);
   const variant = variantFor(spec);
   let mod = null;
   try {
@@ -176,6 +177,24 @@ async function runTfjsHere(spec, base, yieldBetweenSteps, onStep) {
     return JSON.stringify(await tfjs.runTfjs(spec, lib, () => performance.now(), between));
   } catch (err) {
     return JSON.stringify(tfjs ? tfjs.tfjsFailure(err) : failure(null, err));
+  }
+}
+
+// jax-js backends (jaxjs-wasm, jaxjs-webgpu) train the same workloads with @jax-js/jax from the
+// bundle's jaxjs/ folder (see jaxjs.js); the reply has the same shape.
+async function runJaxjsHere(spec, base, yieldBetweenSteps, onStep) {
+  let jaxjs = null;
+  try {
+    jaxjs = await import("./jaxjs.js");
+    const lib = await jaxjs.loadBrowser(base);
+    let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
+    if (onStep) {
+      const inner = between;
+      between = () => { onStep(); return inner ? inner() : undefined; };
+    }
+    return JSON.stringify(await jaxjs.runJaxjs(spec, lib, () => performance.now(), between));
+  } catch (err) {
+    return JSON.stringify(jaxjs ? jaxjs.jaxjsFailure(err) : failure(null, err));
   }
 }
 

@@ -8,7 +8,15 @@
 // skip `simd: false`. TF.js is loaded once per page/process: in a browser from the probe bundle
 // (tfjs/, copied from node_modules; nothing is fetched from elsewhere), in Node from node_modules.
 
-export const TFJS_BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfjs-webgl", "tfjs-webgpu"];
+export const TFJS_BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm-fit", "tfjs-wasm-threads-fit"];
+// `<backend>-fit` (e.g. tfjs-wasm-fit): the same model trained the way Teachable Machine drives
+// TF.js (teachable-mobilenet.ts `train()`): the samples as a tf.data dataset shuffled once,
+// `model.fitDataset` over whole epochs in batches, the held-out samples as `validationData`
+// (evaluated at every epoch's end), metrics ['accuracy']. A step is timed from TF.js's
+// onBatchBegin to onBatchEnd (whose logs TF.js resolves, so the step has finished); the dataset's
+// iteration, the per-epoch validation and fit's `tf.nextFrame()` yields fall outside the steps
+// but inside `train_ms`. Without `epochs` in the scenario, fit stops after warm-up + steps batches.
+export const FIT_SUFFIX = "-fit";
 
 const MLP_INPUT = 1024;
 const MLP_CLASSES = 10;
@@ -55,7 +63,7 @@ export function loadNode(requireFn) {
 // --- data ------------------------------------------------------------------------------------
 
 // A small seeded generator (mulberry32 on a mixed seed) with Box-Muller normals.
-function rng(seed, stream) {
+export function rng(seed, stream) {
   let h = 2166136261 >>> 0;
   const key = `${seed}/${stream}`;
   for (let i = 0; i < key.length; i++) { h ^= key.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }
@@ -87,7 +95,7 @@ function rng(seed, stream) {
 }
 
 // Class-conditional Gaussians, split per class like wasm-probe/src/data.rs (same shapes and sizes).
-function synthesize(d, seed) {
+export function synthesize(d, seed) {
   const r = rng(seed, "data");
   const f = d.features;
   const means = new Float32Array(d.classes * f);
@@ -248,7 +256,7 @@ async function useBackend(tf, wasm, backend, simd) {
 
 // --- training --------------------------------------------------------------------------------
 
-function buildModel(tf, w, seed) {
+function buildModel(tf, w, seed, withAccuracy = false) {
   const model = tf.sequential();
   w.layers.forEach((l, i) => {
     model.add(tf.layers.dense({
@@ -262,7 +270,7 @@ function buildModel(tf, w, seed) {
     : w.optimizer === "rmsprop" ? tf.train.rmsprop(w.lr, 0.9, 0, 1e-7)
       : tf.train.sgd(w.lr);
   const loss = w.logits ? (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, yPred) : "categoricalCrossentropy";
-  model.compile({ optimizer, loss });
+  model.compile({ optimizer, loss, ...(withAccuracy ? { metrics: ["accuracy"] } : {}) });
   return { model, optimizer };
 }
 
@@ -273,12 +281,15 @@ export async function runTfjs(spec, lib, now = () => performance.now(), between 
   const w = resolve(spec);
   if (!w) return { status: "skipped", message: `workload \`${spec.workload}\` is not written for TF.js (tfjs.js has tm-image, tm-audio, tm-pose and mlp)` };
   if (spec.fault) return { status: "skipped", message: "fault injection is a wasm-probe feature" };
-  const chosen = await useBackend(tf, wasm, spec.backend, spec.simd !== false);
+  const fit = String(spec.backend).endsWith(FIT_SUFFIX);
+  const base = fit ? spec.backend.slice(0, -FIT_SUFFIX.length) : spec.backend;
+  const chosen = await useBackend(tf, wasm, base, spec.simd !== false);
   if (chosen.skip) return { status: "skipped", message: chosen.skip };
+  if (fit) chosen.device += "; model.fitDataset as Teachable Machine (batches of a tf.data dataset, validationData, metrics accuracy)";
 
   const t0 = now();
   const data = synthesize(w.data, spec.seed);
-  const { model, optimizer } = buildModel(tf, w, spec.seed);
+  const { model, optimizer } = buildModel(tf, w, spec.seed, fit);
   const setup_ms = now() - t0;
   const f = w.data.features, C = w.data.classes;
   const nTrain = data.trainY.length;
@@ -318,7 +329,16 @@ export async function runTfjs(spec, lib, now = () => performance.now(), between 
   let first_step_ms = NaN;
   try {
     const trainStart = now();
-    for (let i = 0; i < warmup + measured; i++) {
+    if (fit) {
+      const failed = await fitLikeTeachableMachine(tf, model, w, data, order, warmup, measured, spec.epochs, now, between,
+        (i, elapsed, value) => {
+          losses.push(value);
+          if (i === 0) first_step_ms = elapsed;
+          (i < warmup ? warmup_ms : step_ms).push(elapsed);
+        });
+      if (failed) return failed;
+    }
+    for (let i = 0; !fit && i < warmup + measured; i++) {
       const start = now();
       // The batch is made inside the step, as the probe's step does.
       const [x, y] = nextBatch();
@@ -360,6 +380,42 @@ export async function runTfjs(spec, lib, now = () => performance.now(), between 
     optimizer.dispose();
     tf.disposeVariables();
   }
+}
+
+// Teachable Machine's training loop (teachable-mobilenet.ts): the training samples shuffled once
+// into a tf.data dataset of {xs, ys} (one-hot labels), batched, `fitDataset` with the held-out
+// samples as validation data. `record(i, ms, loss)` gets every step; returns a failure or null.
+async function fitLikeTeachableMachine(tf, model, w, data, order, warmup, measured, epochs, now, between, record) {
+  const f = w.data.features, C = w.data.classes;
+  const oneHot = (c) => { const y = new Array(C).fill(0); y[c] = 1; return y; };
+  const samples = (xs, ys, idx) => ({
+    xs: tf.data.array(idx.map((i) => xs.subarray(i * f, (i + 1) * f))),
+    ys: tf.data.array(idx.map((i) => oneHot(ys[i]))),
+  });
+  const train = samples(data.trainX, data.trainY, order);
+  const valid = samples(data.validX, data.validY, Array.from({ length: data.validY.length }, (_, i) => i));
+  const trainData = tf.data.zip(train).batch(w.batch);
+  const validationData = tf.data.zip(valid).batch(w.batch);
+  const stepsPerEpoch = Math.ceil(order.length / w.batch);
+  const total = warmup + measured;
+  let i = 0, begin = 0, failed = null;
+  await model.fitDataset(trainData, {
+    epochs: epochs ?? Math.ceil(total / stepsPerEpoch),
+    ...(validationData && data.validY.length ? { validationData } : {}),
+    callbacks: {
+      onBatchBegin: () => { begin = now(); },
+      onBatchEnd: async (_batch, logs) => {
+        const elapsed = now() - begin;
+        const value = logs.loss;
+        if (!Number.isFinite(value)) { failed = { status: "failed", message: `loss is ${value} at step ${i}` }; model.stopTraining = true; return; }
+        record(i, elapsed, value);
+        i += 1;
+        if (i >= total) model.stopTraining = true;
+        if (between) await between();
+      },
+    },
+  });
+  return failed;
 }
 
 // Classify a thrown error the way probe.js does for the wasm probe.

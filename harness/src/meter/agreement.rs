@@ -38,12 +38,13 @@ type References = HashMap<String, Result<Vec<f32>, String>>;
 static REFERENCE: Mutex<Option<References>> = Mutex::new(None);
 
 /// Whether `case` ran the wasm probe (Node.js or a browser) with a backend the reference can
-/// stand next to (TF.js backends run other code).
+/// stand next to (TF.js and jax-js backends run other code).
 pub fn applies(case: &Case) -> bool {
     matches!(
         case.target.as_str(),
         "node" | "chromium" | "firefox" | "webkit"
     ) && !case.backend.starts_with("tfjs")
+        && !case.backend.starts_with("jaxjs")
 }
 
 /// The spec the native reference runs for `case`: same workload, seed and steps, ndarray, no
@@ -227,6 +228,7 @@ mod tests {
         assert!(applies(&case("node", "flex")));
         assert!(!applies(&case("native-ndarray", "ndarray")));
         assert!(!applies(&case("firefox", "tfjs-wasm")));
+        assert!(!applies(&case("chromium", "jaxjs-wasm")));
         let spec = reference_spec(&case("webkit", "flex"));
         assert_eq!(spec.backend, "ndarray");
         assert_eq!(spec.fault, None);

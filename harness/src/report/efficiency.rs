@@ -116,14 +116,16 @@ pub(super) fn section(runs: &[Run]) -> Section {
         "workload",
         "probe ndarray",
         "probe flex",
-        "peer: best TF.js wasm (native: TF-Keras)",
+        "peer: best of TF.js wasm and jax-js (native: TF-Keras)",
         "probe / peer",
         "TF.js cpu",
     ]);
     for ((p, (workload, size)), backends) in &folded {
         let peer = backends
             .iter()
-            .filter(|(b, _)| b.starts_with("tfjs-wasm") || b.as_str() == "keras")
+            .filter(|(b, _)| {
+                b.starts_with("tfjs-wasm") || b.as_str() == "jaxjs-wasm" || b.as_str() == "keras"
+            })
             .max_by(|a, b| a.1.0.median.total_cmp(&b.1.0.median));
         let Some((tb, (ta, unit))) = peer else {
             continue;
@@ -156,11 +158,12 @@ pub(super) fn section(runs: &[Run]) -> Section {
     if !t.rows.is_empty() {
         any = true;
         s.para(
-            "Training throughput (samples/s) of our wasm probe and of TensorFlow.js on the same \
-             workload, batch and optimizer in the same page; the ratio is probe (ndarray) over \
-             TF.js's best wasm setting (with or without threads), its bracket the ratio of the \
-             CI ends. On the native row the probe is burn's native ndarray and the peer is \
-             TensorFlow's Keras on the CPU, both on 1 thread.",
+            "Training throughput (samples/s) of our wasm probe and of its CPU peers \
+             (TensorFlow.js, jax-js) on the same workload, batch and optimizer in the same page; \
+             the ratio is probe (ndarray) over the best peer setting (TF.js wasm with or without \
+             threads, trainOnBatch or fitDataset; jax-js wasm), which the peer column names; the \
+             ratio's bracket is the ratio of the CI ends. On the native row the probe is burn's \
+             native ndarray and the peer is TensorFlow's Keras on the CPU, both on 1 thread.",
         );
         s.table(t);
     }
