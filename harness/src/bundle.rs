@@ -157,7 +157,10 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
     }
     // The build reads the sources as they are now: stamp with this time, not the end's.
     let started = SystemTime::now();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    // Owned like every child of a run (process group, parent-death signal, owner tag): a build
+    // does not outlive a gapbench that is killed.
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let status = crate::proc::own(&mut cargo)
         .current_dir(root)
         .args(&args)
         .env("CARGO_TARGET_DIR", &target_dir)
