@@ -443,3 +443,40 @@ fn random_null_splits_of_one_build_rarely_call_a_change() {
     assert!(tested >= 1200);
     assert!(rate <= 0.01, "false-call rate {rate}");
 }
+
+/// `gapbench power` on the fixture: no false call with no change, a smallest detected slow-down
+/// for 5 repetitions a side, and a one-line error when the run has too few repetitions.
+#[test]
+fn power_reports_false_calls_and_the_smallest_change_detected() {
+    let (a, _) = recorded();
+    let a_s = a.to_str().unwrap();
+    let out = gapbench(&[
+        "power",
+        a_s,
+        "--repetitions",
+        "5",
+        "--splits",
+        "30",
+        "--metric",
+        "step_time",
+    ]);
+    let md = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{md}\n{}", text(&out.stderr));
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| step_time | 5 |"))
+        .unwrap_or_else(|| panic!("a 5-a-side row in\n{md}"));
+    assert!(row.contains("| 0 of 60 (0.00%) |"), "{row}");
+    // the fixture's tm-image runs are bimodal (~0.75 and ~1.1 ms): some slow-down is found, but
+    // not one under 15%
+    let detected = row.rsplit('|').nth(1).unwrap().trim();
+    let pct: f64 = detected
+        .trim_end_matches('%')
+        .parse()
+        .unwrap_or_else(|_| panic!("{row}"));
+    assert!((15.0..=100.0).contains(&pct), "{row}");
+    let few = gapbench(&["power", a_s, "--repetitions", "11", "--splits", "2"]);
+    assert_eq!(few.status.code(), Some(2));
+    let err = text(&few.stderr);
+    assert!(err.contains("11 repetitions a side need 22"), "{err}");
+}

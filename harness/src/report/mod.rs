@@ -318,8 +318,11 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
     )];
     intro.push(
         "Figures are medians with the 95% bootstrap CI of the median in brackets and the number of \
-         samples n. A case run several times (repetitions) is shown as the median of its repetitions' \
-         medians, the widest of their CIs and the total n. Gap ratios above 1 mean slower than native."
+         steps n. A case run several times is shown as the median of its repetitions' medians with \
+         the distribution-free interval of those medians (order statistics; n = repetitions): \
+         fewer than 6 repetitions cannot reach 95%, and the interval then says the coverage it \
+         has (\"87.5% only\" for 4). Gap ratios above 1 mean slower than native, and are only \
+         taken against a native case of the same run over the same steps."
             .into(),
     );
     let mut sections = vec![environment(runs)];
