@@ -242,7 +242,8 @@ fn copy_js(root: &Path, dir: &Path) -> Result<(), String> {
         std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     }
     copy_tfjs(root, dir)?;
-    copy_jaxjs(root, dir)
+    copy_jaxjs(root, dir)?;
+    copy_ortweb(root, dir)
 }
 
 /// The TF.js files the page loads for the `tfjs-*` backends, from `node_modules` (`npm ci`).
@@ -311,6 +312,58 @@ fn copy_jaxjs(root: &Path, dir: &Path) -> Result<(), String> {
         }
         let tmp = out.join(format!(".tmp-jaxjs-{}", std::process::id()));
         std::fs::write(&tmp, &new).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    }
+    Ok(())
+}
+
+/// The onnxruntime-web files `ortweb.js` loads for the `ortweb-*` backends (its `./training` build).
+pub const ORTWEB_FILES: [&str; 4] = [
+    "onnxruntime-web/package.json",
+    "onnxruntime-web/dist/ort.training.wasm.min.mjs",
+    "onnxruntime-web/dist/ort-training-wasm-simd-threaded.mjs",
+    "onnxruntime-web/dist/ort-training-wasm-simd-threaded.wasm",
+];
+
+/// Copy onnxruntime-web's training build into `<bundle>/ort/` and the training artifacts
+/// (`ort-artifacts/`, made by `.ci/setup` with wasm-probe/py/ort_artifacts.py) into
+/// `<bundle>/ort/artifacts/`, where they differ. What is missing is skipped by the cases, with
+/// the install command.
+fn copy_ortweb(root: &Path, dir: &Path) -> Result<(), String> {
+    let modules = root.join("node_modules");
+    if !modules.join("onnxruntime-web/dist").is_dir() {
+        return Ok(());
+    }
+    let out = dir.join("ort");
+    let mut pairs: Vec<(PathBuf, PathBuf)> = ORTWEB_FILES
+        .iter()
+        .map(|f| {
+            let name = Path::new(f).file_name().expect("a file name");
+            (modules.join(f), out.join(name))
+        })
+        .collect();
+    let artifacts = root.join("ort-artifacts");
+    if let Ok(models) = std::fs::read_dir(&artifacts) {
+        for model in models.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+            let name = model.file_name().expect("a directory name").to_owned();
+            for f in std::fs::read_dir(&model).map_err(|e| format!("{}: {e}", model.display()))? {
+                let f = f.map_err(|e| e.to_string())?.path();
+                let file = f.file_name().expect("a file name").to_owned();
+                pairs.push((f, out.join("artifacts").join(&name).join(file)));
+            }
+        }
+    }
+    for (src, dest) in pairs {
+        let parent = dest.parent().expect("a parent");
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        let same = std::fs::metadata(&src)
+            .and_then(|a| std::fs::metadata(&dest).map(|b| (a, b)))
+            .is_ok_and(|(a, b)| a.len() == b.len() && a.modified().ok() <= b.modified().ok());
+        if same {
+            continue;
+        }
+        let tmp = parent.join(format!(".tmp-ort-{}", std::process::id()));
+        std::fs::copy(&src, &tmp).map_err(|e| format!("{}: {e}", src.display()))?;
         std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     }
     Ok(())

@@ -43,6 +43,11 @@ pub const TARGETS: [(&str, &str); 8] = [
     ),
 ];
 
+/// ONNX Runtime Web training peers on browser targets (wasm-probe/js/ortweb.js): tm-image and the
+/// mlp presets from artifacts made offline by onnxruntime-training (wasm-probe/py/ort_artifacts.py,
+/// run by .ci/setup). Browsers only: onnxruntime-web's `./training` export is `"node": null`.
+pub const ORTWEB_BACKENDS: [&str; 2] = ["ortweb-wasm", "ortweb-wasm-threads"];
+
 /// Meters a scenario can ask for.
 pub const METERS: [(&str, &str); 3] = [
     (
@@ -122,6 +127,7 @@ impl Catalog for BuildCatalog {
             .iter()
             .chain(wasm_probe::backend::TFJS_BACKENDS.iter())
             .chain(wasm_probe::backend::JAXJS_BACKENDS.iter())
+            .chain(ORTWEB_BACKENDS.iter())
             .map(|b| b.to_string())
             .collect()
     }

@@ -38,6 +38,9 @@ if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
   } catch (err) {
     reply = tfjs.tfjsFailure(err);
   }
+} else if (String(spec.backend).startsWith("ortweb-")) {
+  // onnxruntime-web's training build is for browsers: its `./training` export is `"node": null`.
+  reply = { status: "skipped", message: "ONNX Runtime Web training runs in browsers only (onnxruntime-web's ./training export has \"node\": null)" };
 } else if (String(spec.backend).startsWith("jaxjs-")) {
   // jax-js peer: the same workloads trained with @jax-js/jax from node_modules (see jaxjs.js).
   const jaxjs = await import("./jaxjs.js");

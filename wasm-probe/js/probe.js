@@ -128,6 +128,7 @@ function uncaughtTrap() {
 export async function runHere(spec, base, yieldBetweenSteps, onStep) {
   if (String(spec.backend).startsWith("tfjs-")) return runTfjsHere(spec, base, yieldBetweenSteps, onStep);
   if (String(spec.backend).startsWith("jaxjs-")) return runJaxjsHere(spec, base, yieldBetweenSteps, onStep);
+  if (String(spec.backend).startsWith("ortweb-")) return runOrtwebHere(spec, base, yieldBetweenSteps, onStep);
   const variant = variantFor(spec);
   let mod = null;
   try {
@@ -195,6 +196,24 @@ async function runJaxjsHere(spec, base, yieldBetweenSteps, onStep) {
     return JSON.stringify(await jaxjs.runJaxjs(spec, lib, () => performance.now(), between));
   } catch (err) {
     return JSON.stringify(jaxjs ? jaxjs.jaxjsFailure(err) : failure(null, err));
+  }
+}
+
+// ONNX Runtime Web training backends (ortweb-wasm, ortweb-wasm-threads) train tm-image and the mlp
+// presets from the artifacts in the bundle's ort/ folder (see ortweb.js); same reply shape.
+async function runOrtwebHere(spec, base, yieldBetweenSteps, onStep) {
+  let ortweb = null;
+  try {
+    ortweb = await import("./ortweb.js");
+    const lib = await ortweb.loadBrowser(base);
+    let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
+    if (onStep) {
+      const inner = between;
+      between = () => { onStep(); return inner ? inner() : undefined; };
+    }
+    return JSON.stringify(await ortweb.runOrtweb(spec, lib, () => performance.now(), between));
+  } catch (err) {
+    return JSON.stringify(ortweb ? ortweb.ortwebFailure(err) : failure(null, err));
   }
 }
 

@@ -38,13 +38,14 @@ type References = HashMap<String, Result<Vec<f32>, String>>;
 static REFERENCE: Mutex<Option<References>> = Mutex::new(None);
 
 /// Whether `case` ran the wasm probe (Node.js or a browser) with a backend the reference can
-/// stand next to (TF.js and jax-js backends run other code).
+/// stand next to (TF.js, jax-js and ONNX Runtime Web backends run other code).
 pub fn applies(case: &Case) -> bool {
     matches!(
         case.target.as_str(),
         "node" | "chromium" | "firefox" | "webkit"
     ) && !case.backend.starts_with("tfjs")
         && !case.backend.starts_with("jaxjs")
+        && !case.backend.starts_with("ortweb")
 }
 
 /// The spec the native reference runs for `case`: same workload, seed and steps, ndarray, no

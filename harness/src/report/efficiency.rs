@@ -116,7 +116,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
         "workload",
         "probe ndarray",
         "probe flex",
-        "peer: best of TF.js wasm and jax-js (native: TF-Keras)",
+        "peer: best of TF.js wasm, jax-js and ORT-Web (native: TF-Keras)",
         "probe / peer",
         "TF.js cpu",
     ]);
@@ -124,7 +124,10 @@ pub(super) fn section(runs: &[Run]) -> Section {
         let peer = backends
             .iter()
             .filter(|(b, _)| {
-                b.starts_with("tfjs-wasm") || b.as_str() == "jaxjs-wasm" || b.as_str() == "keras"
+                b.starts_with("tfjs-wasm")
+                    || b.as_str() == "jaxjs-wasm"
+                    || b.starts_with("ortweb-wasm")
+                    || b.as_str() == "keras"
             })
             .max_by(|a, b| a.1.0.median.total_cmp(&b.1.0.median));
         let Some((tb, (ta, unit))) = peer else {
@@ -159,9 +162,10 @@ pub(super) fn section(runs: &[Run]) -> Section {
         any = true;
         s.para(
             "Training throughput (samples/s) of our wasm probe and of its CPU peers \
-             (TensorFlow.js, jax-js) on the same workload, batch and optimizer in the same page; \
-             the ratio is probe (ndarray) over the best peer setting (TF.js wasm with or without \
-             threads, trainOnBatch or fitDataset; jax-js wasm), which the peer column names; the \
+             (TensorFlow.js, jax-js, ONNX Runtime Web training) on the same workload, batch and \
+             optimizer in the same page; the ratio is probe (ndarray) over the best peer setting \
+             (TF.js wasm with or without threads, trainOnBatch or fitDataset; jax-js wasm; ORT-Web \
+             wasm with or without threads), which the peer column names; the \
              ratio's bracket is the ratio of the CI ends. On the native row the probe is burn's \
              native ndarray and the peer is TensorFlow's Keras on the CPU, both on 1 thread.",
         );
