@@ -135,3 +135,112 @@ fn ortweb_trains_tm_image_in_chromium() {
     assert_no_problems(&problems);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const CHECK_SCENARIO: &str = r#"
+name = "ortweb-check"
+seed = 7
+warmup = 5
+steps = 40
+timeout_s = 300
+
+[[group]]
+workloads = ["tm-image"]
+targets = ["chromium"]
+contexts = ["main"]
+simd = [true]
+backends = ["ortweb-wasm"]
+meters = ["throughput"]
+"#;
+
+/// gapbench's median step time of one Chromium ortweb-wasm tm-image case, ms.
+fn gapbench_median(dir: &std::path::Path, round: usize) -> f64 {
+    let scenario = dir.join("check.toml");
+    std::fs::write(&scenario, CHECK_SCENARIO).unwrap();
+    let out = dir.join(format!("out-{round}"));
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "gapbench run failed ({})", o.status);
+    let (rows, _) = read_records(&run_dir(&out).join("records.csv")).unwrap();
+    let case = rows
+        .iter()
+        .find(|r| r.record.metric == "case")
+        .expect("a case row");
+    assert_eq!(case.record.status, Status::Ok, "{}", case.record.message);
+    median(&rows, &case.record.case.case_id, "step_time").expect("a step_time record")
+}
+
+/// The independent script's median step time in headless Chromium, ms (same warm-up and steps).
+fn script_median() -> f64 {
+    let o = Command::new("node")
+        .current_dir(repo())
+        .args(["tests/peers/ortweb_check.mjs", "5", "40"])
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "ortweb_check.mjs failed ({}):\n{stdout}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let line = stdout.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    v["median_ms"].as_f64().expect("median_ms")
+}
+
+fn med(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+/// gapbench's Chromium step agrees within 15% with tests/peers/ortweb_check.mjs (ORT's docs' loop
+/// in a bare page, outside gapbench). This VM's speed drifts, so the two run interleaved, 3 rounds
+/// and up to 9 while the medians disagree; it fails when all rounds' medians still differ by >15%.
+#[test]
+fn ortweb_record_agrees_with_independent_script() {
+    if !installed() {
+        return;
+    }
+    let _one = common::exclusive();
+    let dir = temp_dir("ortweb-check");
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut ratio = f64::NAN;
+    for round in 0..9 {
+        if round % 2 == 0 {
+            ours.push(gapbench_median(&dir, round));
+            theirs.push(script_median());
+        } else {
+            theirs.push(script_median());
+            ours.push(gapbench_median(&dir, round));
+        }
+        if round < 2 {
+            continue;
+        }
+        ratio = med(&ours) / med(&theirs);
+        eprintln!(
+            "round {round}: gapbench {:.3} ms, script {:.3} ms ({ours:.3?} / {theirs:.3?}), ratio {ratio:.3}",
+            med(&ours),
+            med(&theirs)
+        );
+        if (1.0 / 1.15..=1.15).contains(&ratio) {
+            break;
+        }
+    }
+    assert!(
+        (1.0 / 1.15..=1.15).contains(&ratio),
+        "gapbench's ORT-Web step ({:.3} ms, {ours:.3?}) and the independent script's ({:.3} ms, {theirs:.3?}) differ by more than 15%: ratio {ratio:.3}",
+        med(&ours),
+        med(&theirs)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
