@@ -20,7 +20,8 @@ pub struct CompareRow {
     pub lower_is_better: bool,
     pub baseline_median: Option<f64>,
     pub candidate_median: Option<f64>,
-    /// candidate/baseline median, with its (1 - alpha) bootstrap CI.
+    /// candidate/baseline ratio (Hodges-Lehmann: the median of the pairwise ratios) with its
+    /// (1 - alpha) distribution-free interval (`stats::ratio_ci`).
     pub ratio: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
