@@ -375,8 +375,8 @@ fn five_vs_five_fully_separated_and_half_again_slower_is_a_regression() {
 /// at α = 0.01 they must stay at or under 1%. Printed, so a run shows the rate it measured.
 #[test]
 fn random_null_splits_of_one_build_rarely_call_a_change() {
-    use harness::compare::{Options, Side, Unit, compare_sides};
-    use harness::stats::Rng;
+    use harness::compare::{Options, Side, Unit};
+    use harness::power::{PowerOptions, power};
     let (a, b) = recorded();
     let mut warnings = Vec::new();
     let a = Side::load(&a, &mut warnings).unwrap();
@@ -389,58 +389,34 @@ fn random_null_splits_of_one_build_rarely_call_a_change() {
             all.absorb(&side.select(|x| x == id), round);
         }
     }
-    let series: Vec<Vec<String>> = ["tm-image/", "mlp/"]
-        .iter()
-        .map(|p| {
-            all.repetitions()
-                .into_iter()
-                .filter(|id| id.starts_with(p))
-                .collect()
-        })
-        .collect();
-    assert!(
-        series.iter().all(|s| s.len() == 40),
-        "40 repetitions a series"
+    assert_eq!(
+        all.repetitions().len(),
+        80,
+        "40 repetitions of each of 2 series"
     );
-    let opts = Options::new(0.02, Unit::Repetitions);
-    let mut rng = Rng::new(2026);
+    let opts = PowerOptions {
+        compare: Options::new(0.02, Unit::Repetitions),
+        splits: 200,
+        slowdowns: Vec::new(),
+        target: 0.8,
+        seed: 2026,
+    };
+    let rows = power(&all, &["step_time".to_string()], &[5, 10, 20], &opts).unwrap();
     let (mut calls, mut tested) = (0, 0);
-    for n in [5usize, 10, 20] {
-        let (mut c, mut t) = (0, 0);
-        for _ in 0..200 {
-            let (mut left, mut right) = (Vec::new(), Vec::new());
-            for reps in &series {
-                let mut r = reps.clone();
-                for i in 0..2 * n {
-                    let j = i + rng.below(r.len() - i);
-                    r.swap(i, j);
-                }
-                left.extend_from_slice(&r[..n]);
-                right.extend_from_slice(&r[n..2 * n]);
-            }
-            let report = compare_sides(
-                &all.select(|id| left.iter().any(|x| x == id)),
-                &all.select(|id| right.iter().any(|x| x == id)),
-                &opts,
-            )
-            .unwrap();
-            t += report.rows.len();
-            c += report
-                .rows
-                .iter()
-                .filter(|r| r.verdict == "slower" || r.verdict == "faster")
-                .count();
-        }
+    for r in &rows {
         println!(
-            "{n} a side: {c} false slower/faster in {t} comparisons ({:.2}%)",
-            100.0 * c as f64 / t as f64
+            "{} a side: {} false slower/faster in {} comparisons ({:.2}%)",
+            r.repetitions,
+            r.false_calls,
+            r.tested,
+            100.0 * r.false_calls as f64 / r.tested as f64
         );
-        calls += c;
-        tested += t;
+        assert_eq!(r.tested, 200 * 2, "200 splits of 2 series");
+        calls += r.false_calls;
+        tested += r.tested;
     }
     let rate = calls as f64 / tested as f64;
     println!("all: {calls} of {tested} ({:.2}%)", rate * 100.0);
-    assert!(tested >= 1200);
     assert!(rate <= 0.01, "false-call rate {rate}");
 }
 
