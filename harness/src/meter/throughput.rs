@@ -45,8 +45,12 @@ impl Meter for Throughput {
             .map(|ms| r.flops_per_step as f64 / ms / 1e6)
             .collect();
         let losses: Vec<f64> = r.losses.iter().map(|&l| l as f64).collect();
+        let mut step_rec = Record::measured(info, "step_time", "ms", true, step);
+        if let Some(note) = unsteady(step) {
+            step_rec.message = note;
+        }
         let mut recs = vec![
-            Record::measured(info, "step_time", "ms", true, step),
+            step_rec,
             Record::measured(info, "throughput", "samples/s", false, &per_s),
             Record::measured(info, "compute", "GFLOP/s", false, &gflops),
             Record::measured(info, "first_step", "ms", true, &[r.first_step_ms]),
@@ -132,6 +136,28 @@ impl Meter for Throughput {
         ));
         (recs, smp)
     }
+}
+
+/// The steady-state check of a case's measured window: None when its first quarter runs at
+/// the pace of its second half; otherwise a note that the warm-up ended too early (a JIT still
+/// tiering up, caches still filling), kept in the step_time record's message. Fewer than 8
+/// steps are not judged.
+pub fn unsteady(step_ms: &[f64]) -> Option<String> {
+    let n = step_ms.len();
+    if n < 8 {
+        return None;
+    }
+    let first = crate::stats::median(&step_ms[..n / 4]);
+    let settled = crate::stats::median(&step_ms[n / 2..]);
+    (first > 1.1 * settled).then(|| {
+        format!(
+            "not steady: the first {} measured steps ran at {:.2}× the pace of the last {} \
+             (median {first:.3} vs {settled:.3} ms); a longer warm-up would measure the steady state",
+            n / 4,
+            first / settled,
+            n - n / 2
+        )
+    })
 }
 
 /// Half-width of the window of calibration times a step is divided by: the median of the
@@ -292,5 +318,21 @@ mod tests {
             samples.iter().filter(|s| s.metric == "step_time").count(),
             5
         );
+    }
+
+    #[test]
+    fn a_window_still_speeding_up_is_flagged_not_steady() {
+        let falling: Vec<f64> = (0..20).map(|i| if i < 5 { 2.0 } else { 1.0 }).collect();
+        let note = unsteady(&falling).expect("flagged");
+        assert!(
+            note.starts_with("not steady: the first 5 measured steps ran at 2.00×"),
+            "{note}"
+        );
+        let flat = vec![1.0; 20];
+        assert_eq!(unsteady(&flat), None);
+        // noise within 10% is steady; too few steps are not judged
+        let noisy: Vec<f64> = (0..20).map(|i| 1.0 + 0.05 * (i % 3) as f64).collect();
+        assert_eq!(unsteady(&noisy), None);
+        assert_eq!(unsteady(&[5.0, 1.0, 1.0]), None);
     }
 }

@@ -804,16 +804,36 @@ fn step_times(runs: &[Run], multi: bool) -> Section {
         s.note(NOT_MEASURED);
         return s;
     }
-    let mut t = Table::new(&["case", "engine", "step time"]);
+    let mut t = Table::new(&["case", "engine", "step time", "steady"]);
     let mut sorted = recs;
     sorted.sort_by(|a, b| (a.0, &a.1.case.case_id).cmp(&(b.0, &b.1.case.case_id)));
+    let mut unsteady = 0;
     for (_, r) in sorted {
         let value = r
             .summary
             .as_ref()
             .map(|x| fig(&Agg::of(x), &r.unit))
             .unwrap_or_else(|| "no finite samples".into());
-        t.push(vec![case_label(r, multi), engine_label(&r.case), value]);
+        // the throughput meter's steady-state check leaves its note in the message
+        let steady = if r.message.starts_with("not steady") {
+            unsteady += 1;
+            r.message.clone()
+        } else {
+            "yes".into()
+        };
+        t.push(vec![
+            case_label(r, multi),
+            engine_label(&r.case),
+            value,
+            steady,
+        ]);
+    }
+    if unsteady > 0 {
+        s.para(format!(
+            "{unsteady} case(s) were still speeding up in their measured window (its first quarter \
+             more than 10% slower than its second half): their figures include warm-up, and a \
+             longer `warmup` would measure the steady state."
+        ));
     }
     s.table(t);
     s
