@@ -253,6 +253,14 @@ fn list() {
         "TF.js backends (same workloads trained by TensorFlow.js): {}",
         wasm_probe::backend::TFJS_BACKENDS.join(", ")
     );
+    println!(
+        "jax-js backends (@jax-js/jax, the step under jit): {}",
+        wasm_probe::backend::JAXJS_BACKENDS.join(", ")
+    );
+    println!(
+        "ONNX Runtime Web training backends (browsers only): {}",
+        crate::catalog::ORTWEB_BACKENDS.join(", ")
+    );
     println!("\nMeters:");
     for (m, about) in crate::catalog::METERS
         .iter()
