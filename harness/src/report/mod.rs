@@ -641,8 +641,9 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
         header.insert(0, "run");
     }
     let mut t = Table::new(&header);
-    // (engine, variant, context) -> workload/size -> gap
-    let mut per_engine: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    // variant -> (engine, context) -> workload/size -> gap
+    type PerEngine = BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>;
+    let mut per_engine: PerEngine = BTreeMap::new();
     let mut without = 0;
     let workloads: Vec<&str> = groups
         .keys()
@@ -668,7 +669,9 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
                         String::new()
                     };
                     per_engine
-                        .entry(format!("{} {var} {context}{run}", engine_label(&r.case)))
+                        .entry(var.clone())
+                        .or_default()
+                        .entry(format!("{} {context}{run}", engine_label(&r.case)))
                         .or_default()
                         .insert(format!("{workload}/{size}"), g);
                 }
@@ -724,38 +727,46 @@ fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
         }
         t.push(row);
     }
-    if !per_engine.is_empty() {
-        // Geometric means over the one case set every engine, variant and context has.
-        let mut shared: BTreeSet<&String> = per_engine
+    // Per variant (the probe's ndarray-simd, a peer's backend, ...), geometric means over the
+    // one case set every engine and context of that variant has.
+    let mut lines = Vec::new();
+    for (var, engines) in &per_engine {
+        let mut shared: BTreeSet<&String> = engines
             .values()
             .next()
             .map(|m| m.keys().collect())
             .unwrap_or_default();
-        for m in per_engine.values() {
+        for m in engines.values() {
             shared.retain(|k| m.contains_key(*k));
         }
         if shared.is_empty() {
-            s.para(
-                "Per engine: no workload and size has a gap in every engine, variant and context \
-                 here, so no geometric mean is given (means over different cases would not compare).",
-            );
-        } else {
-            let parts: Vec<String> = per_engine
-                .iter()
-                .map(|(e, gs)| {
-                    let logs: Vec<f64> = shared.iter().map(|k| gs[*k].ln()).collect();
-                    let geo = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
-                    format!("{e}: {geo:.2}×")
-                })
-                .collect();
-            let set: Vec<&str> = shared.iter().map(|k| k.as_str()).collect();
-            s.para(format!(
-                "Per engine, geometric mean over the same {} case(s) ({}): {}.",
-                set.len(),
-                set.join(", "),
-                parts.join("; ")
+            lines.push(format!(
+                "{var}: no workload and size has a gap in every engine and context, so no \
+                 geometric mean (means over different cases would not compare)"
             ));
+            continue;
         }
+        let parts: Vec<String> = engines
+            .iter()
+            .map(|(e, gs)| {
+                let logs: Vec<f64> = shared.iter().map(|k| gs[*k].ln()).collect();
+                let geo = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+                format!("{e} {geo:.2}×")
+            })
+            .collect();
+        let set: Vec<&str> = shared.iter().map(|k| k.as_str()).collect();
+        lines.push(format!(
+            "{var}, over the same {} case(s) ({}): {}",
+            set.len(),
+            set.join(", "),
+            parts.join("; ")
+        ));
+    }
+    if !lines.is_empty() {
+        s.para(format!(
+            "Per engine, geometric means of the gap: {}.",
+            lines.join(". ")
+        ));
     }
     if !dots.is_empty() {
         dots.sort_by(|a, b| {
