@@ -115,7 +115,7 @@ sizes = ["1m"]
 targets = ["native-ndarray"]
 repetitions = 3
 warmup = 2
-steps = 150
+steps = 600
 timeout_s = 600
 "#;
 
