@@ -173,36 +173,6 @@ fn gapbench_median(dir: &std::path::Path, round: usize) -> f64 {
     median(&rows, &case.record.case.case_id, "step_time").expect("a step_time record")
 }
 
-/// The independent script's median step time in headless Chromium, ms (same warm-up and steps).
-fn script_median() -> f64 {
-    let o = Command::new("node")
-        .current_dir(repo())
-        .args(["tests/peers/ortweb_check.mjs", "5", "40"])
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "ortweb_check.mjs failed ({}):\n{stdout}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let line = stdout.lines().last().unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-    v["median_ms"].as_f64().expect("median_ms")
-}
-
-fn med(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
-
 /// gapbench's Chromium step agrees within 15% with tests/peers/ortweb_check.mjs (ORT's docs' loop
 /// in a bare page, outside gapbench). This VM's speed drifts, so the two run interleaved, 3 rounds
 /// and up to 9 while the medians disagree; it fails when all rounds' medians still differ by >15%.
@@ -218,19 +188,19 @@ fn ortweb_record_agrees_with_independent_script() {
     for round in 0..9 {
         if round % 2 == 0 {
             ours.push(gapbench_median(&dir, round));
-            theirs.push(script_median());
+            theirs.push(common::peer_script_median("ortweb_check.mjs"));
         } else {
-            theirs.push(script_median());
+            theirs.push(common::peer_script_median("ortweb_check.mjs"));
             ours.push(gapbench_median(&dir, round));
         }
         if round < 2 {
             continue;
         }
-        ratio = med(&ours) / med(&theirs);
+        ratio = harness::stats::median(&ours) / harness::stats::median(&theirs);
         eprintln!(
             "round {round}: gapbench {:.3} ms, script {:.3} ms ({ours:.3?} / {theirs:.3?}), ratio {ratio:.3}",
-            med(&ours),
-            med(&theirs)
+            harness::stats::median(&ours),
+            harness::stats::median(&theirs)
         );
         if (1.0 / 1.15..=1.15).contains(&ratio) {
             break;
@@ -239,8 +209,8 @@ fn ortweb_record_agrees_with_independent_script() {
     assert!(
         (1.0 / 1.15..=1.15).contains(&ratio),
         "gapbench's ORT-Web step ({:.3} ms, {ours:.3?}) and the independent script's ({:.3} ms, {theirs:.3?}) differ by more than 15%: ratio {ratio:.3}",
-        med(&ours),
-        med(&theirs)
+        harness::stats::median(&ours),
+        harness::stats::median(&theirs)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -191,3 +191,23 @@ pub fn assert_nothing_left(pid: u32, mark: Option<&str>, grace: Duration) {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The median step time, ms, that an independent peer script in `tests/peers/` prints as its
+/// last line (`{"median_ms": …}`), run with 5 warm-up and 40 measured steps.
+pub fn peer_script_median(script: &str) -> f64 {
+    let o = std::process::Command::new("node")
+        .current_dir(repo())
+        .args([&format!("tests/peers/{script}"), "5", "40"])
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{script} failed ({}):\n{stdout}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let line = stdout.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    v["median_ms"].as_f64().expect("median_ms")
+}
