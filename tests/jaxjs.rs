@@ -220,35 +220,8 @@ fn jaxjs_record_agrees_with_independent_script() {
     }
     let _one = common::exclusive(); // timing: not next to other heavy tests of this binary
     let dir = temp_dir("jaxjs-check");
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    let mut ratio = f64::NAN;
-    // 3 interleaved rounds; up to 6 more when the medians disagree (drift, not a verdict yet).
-    for round in 0..9 {
-        if round % 2 == 0 {
-            ours.push(gapbench_median(&dir, round));
-            theirs.push(common::peer_script_median("jaxjs_check.mjs"));
-        } else {
-            theirs.push(common::peer_script_median("jaxjs_check.mjs"));
-            ours.push(gapbench_median(&dir, round));
-        }
-        if round < 2 {
-            continue;
-        }
-        ratio = harness::stats::median(&ours) / harness::stats::median(&theirs);
-        eprintln!(
-            "round {round}: gapbench {:.3} ms, script {:.3} ms (medians of {ours:.3?} and {theirs:.3?}), ratio {ratio:.3}",
-            harness::stats::median(&ours),
-            harness::stats::median(&theirs)
-        );
-        if (1.0 / 1.15..=1.15).contains(&ratio) {
-            break;
-        }
-    }
-    assert!(
-        (1.0 / 1.15..=1.15).contains(&ratio),
-        "gapbench's jax-js step ({:.3} ms, rounds {ours:.3?}) and the independent script's ({:.3} ms, {theirs:.3?}) differ by more than 15%: ratio {ratio:.3}",
-        harness::stats::median(&ours),
-        harness::stats::median(&theirs)
-    );
+    common::assert_agrees_with_script("jax-js", "jaxjs_check.mjs", |round| {
+        gapbench_median(&dir, round)
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -211,3 +211,39 @@ pub fn peer_script_median(script: &str) -> f64 {
     let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     v["median_ms"].as_f64().expect("median_ms")
 }
+
+/// gapbench's median step time (`ours(round)`, ms) agrees within 15% with the independent peer
+/// script `tests/peers/{script}`. This VM's speed drifts, so the two run interleaved (ABBA), 3
+/// rounds and up to 9 while the medians disagree; it panics when the medians of all rounds still
+/// differ by more than 15%.
+pub fn assert_agrees_with_script(peer: &str, script: &str, mut ours_at: impl FnMut(usize) -> f64) {
+    use harness::stats::median;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut ratio = f64::NAN;
+    for round in 0..9 {
+        if round % 2 == 0 {
+            ours.push(ours_at(round));
+            theirs.push(peer_script_median(script));
+        } else {
+            theirs.push(peer_script_median(script));
+            ours.push(ours_at(round));
+        }
+        if round < 2 {
+            continue;
+        }
+        ratio = median(&ours) / median(&theirs);
+        eprintln!(
+            "round {round}: gapbench {:.3} ms, script {:.3} ms ({ours:.3?} / {theirs:.3?}), ratio {ratio:.3}",
+            median(&ours),
+            median(&theirs)
+        );
+        if (1.0 / 1.15..=1.15).contains(&ratio) {
+            return;
+        }
+    }
+    panic!(
+        "gapbench's {peer} step ({:.3} ms, {ours:.3?}) and the independent script's ({:.3} ms, {theirs:.3?}) differ by more than 15%: ratio {ratio:.3}",
+        median(&ours),
+        median(&theirs)
+    );
+}
