@@ -246,6 +246,16 @@ fn sample_loop(
             std::thread::sleep(Duration::from_millis(5).min(wait));
         }
     }
+    // One last sample when the case ends: a short case may end between two ticks, right after
+    // its memory peaked (a page that allocated half a GiB and finished its steps within 100 ms).
+    let pids = procs.live();
+    if !pids.is_empty() {
+        let pss = crate::proc::total_pss_bytes(&pids);
+        let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
+        if s.tripped.is_none() {
+            s.samples.push((t0.elapsed().as_secs_f64() * 1e3, pss));
+        }
+    }
 }
 
 #[cfg(test)]
