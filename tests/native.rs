@@ -184,6 +184,15 @@ fn native_smoke_writes_the_three_result_files() {
     let runs: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
     assert_eq!(runs.len(), 1);
     let dir = runs[0].path();
+    // The run's last lines: the gap per engine (none: only native targets ran) and the report
+    // command for this run.
+    let last: Vec<&str> = stdout.lines().rev().take(2).collect();
+    assert_eq!(
+        last[0],
+        format!("report: gapbench report {}", dir.display()),
+        "{stdout}"
+    );
+    assert!(last[1].starts_with("gap to native: none in this run"), "{stdout}");
     for f in ["records.csv", "samples.csv", "manifest.json"] {
         assert!(dir.join(f).exists(), "{f} missing");
     }

@@ -470,7 +470,10 @@ pub fn main(cli: Cli) -> i32 {
                             );
                             return crate::interrupt::EXIT_CODE;
                         }
-                        r => r.map(|report| crate::runner::print_summary(&report)),
+                        r => r.map(|report| {
+                            crate::runner::print_summary(&report);
+                            print_headline(&report.dir);
+                        }),
                     }
                     }
                 },
@@ -484,4 +487,24 @@ pub fn main(cli: Cli) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// The last lines of a run: the gap per engine (as the report computes it) and the command that
+/// writes the report.
+fn print_headline(dir: &std::path::Path) {
+    match crate::report::headline(dir) {
+        Ok(lines) if lines.is_empty() => {
+            println!("gap to native: none in this run (no browser or Node case with a native twin)")
+        }
+        Ok(lines) => {
+            println!(
+                "gap to native (step time / the native twin's, same run and steps; geometric mean per engine):"
+            );
+            for l in lines {
+                println!("  {l}");
+            }
+        }
+        Err(e) => eprintln!("warning: no gap summary: {e}"),
+    }
+    println!("report: gapbench report {}", dir.display());
 }

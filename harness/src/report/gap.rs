@@ -1,10 +1,14 @@
 //! The browser/native gap: which native record ("twin") a record is measured against, the gap
 //! ratio (>1: slower than native), and `summary.csv`, one row per measured record with its gap.
 
-use super::{Agg, Run, measured};
+use super::doc::{Block, Section, Table};
+use super::{
+    Agg, NOT_MEASURED, Run, charts, engine_label, fig, is_native, measured, of_metric, ratio_fig,
+    variant,
+};
 use crate::record::Record;
 use crate::stats::Summary;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Native targets a twin is taken from, in order of preference.
 pub(crate) const TWIN_TARGETS: [&str; 2] = ["native-ndarray", "native-flex"];
@@ -167,6 +171,215 @@ pub(crate) fn summary_csv(runs: &[Run], twins: &Twins) -> Result<Vec<u8>, String
     }
     w.into_inner()
         .map_err(|e| format!("summary.csv: cannot write: {e}"))
+}
+
+/// The "Browser/native gap" section, and its per-engine geometric means as lines (the end of a
+/// run prints those).
+pub(crate) fn section(runs: &[Run], twins: &Twins, multi: bool) -> (Section, Vec<String>) {
+    let mut s = Section::new("gap", "Browser/native gap");
+    // From the step times: throughput is batch / step time, so one distribution gives both
+    // figures and the two gaps cannot disagree.
+    let recs = of_metric(runs, |r| {
+        r.metric == "step_time" && !is_native(&r.case.target)
+    });
+    if recs.is_empty() {
+        s.note(NOT_MEASURED);
+        return (s, Vec::new());
+    }
+    s.para(
+        "Gap = this step time / native step time = native throughput / this throughput (2.00× \
+         means half as fast as native); throughput is batch / step time, from the same medians. \
+         The native twin is native-ndarray (else native-flex) on the same workload and size, from \
+         the same run and over the same measured steps; a case without one has no gap. Over \
+         repetitions a figure is the median of their medians with the order-statistics interval \
+         (its coverage stated where it falls short of 95%). The gap's interval combines the ends \
+         of both intervals (conservative), and is left out when either falls short of 95%.",
+    );
+    // (run, workload, size, target, variant, context) -> summaries over repetitions
+    type Key = (usize, u64, String, String, String, String, String);
+    let mut groups: BTreeMap<Key, (Vec<&Summary>, &Record)> = BTreeMap::new();
+    for (i, r, sum) in &recs {
+        let c = &r.case;
+        let key = (
+            *i,
+            c.params,
+            c.workload.clone(),
+            c.size.clone(),
+            c.target.clone(),
+            variant(c),
+            c.context.clone(),
+        );
+        groups
+            .entry(key)
+            .or_insert_with(|| (Vec::new(), r))
+            .0
+            .push(sum);
+    }
+    let mut header = vec![
+        "workload/size",
+        "engine",
+        "variant",
+        "context",
+        "throughput",
+        "native",
+        "gap",
+    ];
+    if multi {
+        header.insert(0, "run");
+    }
+    let mut t = Table::new(&header);
+    // variant -> (engine, context) -> workload/size -> gap
+    type PerEngine = BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>;
+    let mut per_engine: PerEngine = BTreeMap::new();
+    let mut without = 0;
+    let workloads: Vec<&str> = groups
+        .keys()
+        .map(|k| k.2.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut dots: Vec<(usize, f64, charts::Dot)> = Vec::new();
+    for ((i, _, workload, size, _, var, context), (sums, r)) in &groups {
+        let Some(agg) = Agg::combine(sums) else {
+            continue;
+        };
+        let twin = twins.find(*i, r);
+        // samples/s from ms a step
+        let per_s = r.case.batch as f64 * 1e3;
+        let (native, ratio) = match &twin {
+            Some(tw) => {
+                let g = gap(agg.median, tw.agg.median, true);
+                if let Some(g) = g {
+                    let run = if multi {
+                        format!(" ({})", runs[*i].manifest.run_id)
+                    } else {
+                        String::new()
+                    };
+                    per_engine
+                        .entry(var.clone())
+                        .or_default()
+                        .entry(format!("{} {context}{run}", engine_label(&r.case)))
+                        .or_default()
+                        .insert(format!("{workload}/{size}"), g);
+                }
+                let ci = gap_interval(&agg, &tw.agg, true);
+                if let Some(g) = g {
+                    let group = workloads.iter().position(|w| w == workload).unwrap_or(0);
+                    let run = if multi {
+                        format!(" ({})", runs[*i].manifest.run_id)
+                    } else {
+                        String::new()
+                    };
+                    let (lo, hi) = ci.unwrap_or((g, g));
+                    dots.push((
+                        group,
+                        g,
+                        charts::Dot {
+                            label: format!(
+                                "{workload}/{size} · {} {var} {context}{run}",
+                                engine_label(&r.case)
+                            ),
+                            group,
+                            value: g,
+                            lo,
+                            hi,
+                        },
+                    ));
+                }
+                (
+                    format!(
+                        "{} ({})",
+                        fig(&tw.agg.inverted(per_s), "samples/s"),
+                        tw.target
+                    ),
+                    g.map(|g| ratio_fig(g, ci)).unwrap_or_else(|| "–".into()),
+                )
+            }
+            None => {
+                without += 1;
+                ("no native twin".into(), "–".into())
+            }
+        };
+        let mut row = vec![
+            format!("{workload}/{size}"),
+            engine_label(&r.case),
+            var.clone(),
+            context.clone(),
+            fig(&agg.inverted(per_s), "samples/s"),
+            native,
+            ratio,
+        ];
+        if multi {
+            row.insert(0, runs[*i].manifest.run_id.clone());
+        }
+        t.push(row);
+    }
+    // Per variant (the probe's ndarray-simd, a peer's backend, ...), geometric means over the
+    // one case set every engine and context of that variant has.
+    let mut lines = Vec::new();
+    for (var, engines) in &per_engine {
+        let mut shared: BTreeSet<&String> = engines
+            .values()
+            .next()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        for m in engines.values() {
+            shared.retain(|k| m.contains_key(*k));
+        }
+        if shared.is_empty() {
+            lines.push(format!(
+                "{var}: no workload and size has a gap in every engine and context, so no \
+                 geometric mean (means over different cases would not compare)"
+            ));
+            continue;
+        }
+        let parts: Vec<String> = engines
+            .iter()
+            .map(|(e, gs)| {
+                let logs: Vec<f64> = shared.iter().map(|k| gs[*k].ln()).collect();
+                let geo = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+                format!("{e} {geo:.2}×")
+            })
+            .collect();
+        let set: Vec<&str> = shared.iter().map(|k| k.as_str()).collect();
+        lines.push(format!(
+            "{var}, over the same {} case(s) ({}): {}",
+            set.len(),
+            set.join(", "),
+            parts.join("; ")
+        ));
+    }
+    if !lines.is_empty() {
+        s.para(format!(
+            "Per engine, geometric means of the gap: {}.",
+            lines.join(". ")
+        ));
+    }
+    if !dots.is_empty() {
+        dots.sort_by(|a, b| {
+            (a.0, a.1)
+                .partial_cmp(&(b.0, b.1))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let rows: Vec<charts::Dot> = dots.into_iter().map(|d| d.2).collect();
+        let names: Vec<String> = workloads.iter().map(|w| w.to_string()).collect();
+        match charts::dots(
+            "gap.svg",
+            "Throughput gap to native, per engine and workload",
+            "gap = native throughput / this throughput (log; 1× = native, grey line)",
+            &rows,
+            &names,
+            1.0,
+        ) {
+            Ok(chart) => s.blocks.push(Block::Chart(chart)),
+            Err(e) => s.note(e),
+        }
+    }
+    s.table(t);
+    if without > 0 {
+        s.note(format!("{without} case(s) have no native twin (no native-ndarray or native-flex record of the same workload and size)."));
+    }
+    (s, lines)
 }
 
 #[cfg(test)]

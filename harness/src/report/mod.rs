@@ -200,7 +200,7 @@ pub(crate) fn fig(a: &Agg, unit: &str) -> String {
 }
 
 /// `2.00× [1.90, 2.10]`.
-fn ratio_fig(r: f64, ci: Option<(f64, f64)>) -> String {
+pub(crate) fn ratio_fig(r: f64, ci: Option<(f64, f64)>) -> String {
     match ci {
         Some((l, h)) => format!("{r:.2}× [{l:.2}, {h:.2}]"),
         None => format!("{r:.2}×"),
@@ -208,7 +208,7 @@ fn ratio_fig(r: f64, ci: Option<(f64, f64)>) -> String {
 }
 
 /// `ndarray-simd` / `ndarray-nosimd` / `ndarray`, as in case ids.
-fn variant(c: &CaseInfo) -> String {
+pub(crate) fn variant(c: &CaseInfo) -> String {
     match c.simd.as_str() {
         "simd" => format!("{}-simd", c.backend),
         "no-simd" => format!("{}-nosimd", c.backend),
@@ -218,7 +218,7 @@ fn variant(c: &CaseInfo) -> String {
 
 /// Engine and version as tables show it; a parenthesised aside in the version (e.g. rustc's
 /// commit and date) is left to the environment table.
-fn engine_label(c: &CaseInfo) -> String {
+pub(crate) fn engine_label(c: &CaseInfo) -> String {
     let mut v = c.engine_version.clone();
     while let (Some(a), Some(b)) = (v.find(" ("), v.find(')')) {
         if b < a {
@@ -233,11 +233,11 @@ fn engine_label(c: &CaseInfo) -> String {
     }
 }
 
-fn is_native(target: &str) -> bool {
+pub(crate) fn is_native(target: &str) -> bool {
     target.starts_with("native-")
 }
 
-const NOT_MEASURED: &str = "Not measured in these runs.";
+pub(crate) const NOT_MEASURED: &str = "Not measured in these runs.";
 
 /// Read the runs and write the report files into `out_dir`.
 pub fn write_report(runs: &[PathBuf], out_dir: &Path) -> Result<ReportFiles, String> {
@@ -294,8 +294,20 @@ pub fn write_report(runs: &[PathBuf], out_dir: &Path) -> Result<ReportFiles, Str
     })
 }
 
+/// The end of a run's summary: per engine, the geometric mean of its gap to native over the case
+/// set its engines share (as the report's gap section computes it), one line per variant.
+pub fn headline(run_dir: &Path) -> Result<Vec<String>, String> {
+    let mut warnings = Vec::new();
+    let runs = vec![load_run(run_dir, &mut warnings)?];
+    let twins = Twins::new(&runs);
+    Ok(gap::section(&runs, &twins, false).1)
+}
+
 /// Every measured record that `pred` accepts, with the index of its run.
-fn of_metric(runs: &[Run], pred: impl Fn(&Record) -> bool) -> Vec<(usize, &Record, &Summary)> {
+pub(crate) fn of_metric(
+    runs: &[Run],
+    pred: impl Fn(&Record) -> bool,
+) -> Vec<(usize, &Record, &Summary)> {
     runs.iter()
         .enumerate()
         .flat_map(|(i, run)| run.records.iter().map(move |r| (i, r)))
@@ -342,7 +354,7 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
         "compute.svg",
         "GFLOP/s",
     ));
-    sections.push(gap_section(runs, twins, multi));
+    sections.push(gap::section(runs, twins, multi).0);
     sections.push(step_times(runs, multi));
     sections.push(teachable_machine(runs, twins, multi));
     sections.push(pivot(
@@ -584,213 +596,6 @@ fn rate_chart(
         s.note(format!(
             "{no_params} record(s) without a parameter count are left out of the chart."
         ));
-    }
-    s
-}
-
-fn gap_section(runs: &[Run], twins: &Twins, multi: bool) -> Section {
-    let mut s = Section::new("gap", "Browser/native gap");
-    // From the step times: throughput is batch / step time, so one distribution gives both
-    // figures and the two gaps cannot disagree.
-    let recs = of_metric(runs, |r| {
-        r.metric == "step_time" && !is_native(&r.case.target)
-    });
-    if recs.is_empty() {
-        s.note(NOT_MEASURED);
-        return s;
-    }
-    s.para(
-        "Gap = this step time / native step time = native throughput / this throughput (2.00× \
-         means half as fast as native); throughput is batch / step time, from the same medians. \
-         The native twin is native-ndarray (else native-flex) on the same workload and size, from \
-         the same run and over the same measured steps; a case without one has no gap. Over \
-         repetitions a figure is the median of their medians with the order-statistics interval \
-         (its coverage stated where it falls short of 95%). The gap's interval combines the ends \
-         of both intervals (conservative), and is left out when either falls short of 95%.",
-    );
-    // (run, workload, size, target, variant, context) -> summaries over repetitions
-    type Key = (usize, u64, String, String, String, String, String);
-    let mut groups: BTreeMap<Key, (Vec<&Summary>, &Record)> = BTreeMap::new();
-    for (i, r, sum) in &recs {
-        let c = &r.case;
-        let key = (
-            *i,
-            c.params,
-            c.workload.clone(),
-            c.size.clone(),
-            c.target.clone(),
-            variant(c),
-            c.context.clone(),
-        );
-        groups
-            .entry(key)
-            .or_insert_with(|| (Vec::new(), r))
-            .0
-            .push(sum);
-    }
-    let mut header = vec![
-        "workload/size",
-        "engine",
-        "variant",
-        "context",
-        "throughput",
-        "native",
-        "gap",
-    ];
-    if multi {
-        header.insert(0, "run");
-    }
-    let mut t = Table::new(&header);
-    // variant -> (engine, context) -> workload/size -> gap
-    type PerEngine = BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>;
-    let mut per_engine: PerEngine = BTreeMap::new();
-    let mut without = 0;
-    let workloads: Vec<&str> = groups
-        .keys()
-        .map(|k| k.2.as_str())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut dots: Vec<(usize, f64, charts::Dot)> = Vec::new();
-    for ((i, _, workload, size, _, var, context), (sums, r)) in &groups {
-        let Some(agg) = Agg::combine(sums) else {
-            continue;
-        };
-        let twin = twins.find(*i, r);
-        // samples/s from ms a step
-        let per_s = r.case.batch as f64 * 1e3;
-        let (native, ratio) = match &twin {
-            Some(tw) => {
-                let g = gap(agg.median, tw.agg.median, true);
-                if let Some(g) = g {
-                    let run = if multi {
-                        format!(" ({})", runs[*i].manifest.run_id)
-                    } else {
-                        String::new()
-                    };
-                    per_engine
-                        .entry(var.clone())
-                        .or_default()
-                        .entry(format!("{} {context}{run}", engine_label(&r.case)))
-                        .or_default()
-                        .insert(format!("{workload}/{size}"), g);
-                }
-                let ci = gap_interval(&agg, &tw.agg, true);
-                if let Some(g) = g {
-                    let group = workloads.iter().position(|w| w == workload).unwrap_or(0);
-                    let run = if multi {
-                        format!(" ({})", runs[*i].manifest.run_id)
-                    } else {
-                        String::new()
-                    };
-                    let (lo, hi) = ci.unwrap_or((g, g));
-                    dots.push((
-                        group,
-                        g,
-                        charts::Dot {
-                            label: format!(
-                                "{workload}/{size} · {} {var} {context}{run}",
-                                engine_label(&r.case)
-                            ),
-                            group,
-                            value: g,
-                            lo,
-                            hi,
-                        },
-                    ));
-                }
-                (
-                    format!(
-                        "{} ({})",
-                        fig(&tw.agg.inverted(per_s), "samples/s"),
-                        tw.target
-                    ),
-                    g.map(|g| ratio_fig(g, ci)).unwrap_or_else(|| "–".into()),
-                )
-            }
-            None => {
-                without += 1;
-                ("no native twin".into(), "–".into())
-            }
-        };
-        let mut row = vec![
-            format!("{workload}/{size}"),
-            engine_label(&r.case),
-            var.clone(),
-            context.clone(),
-            fig(&agg.inverted(per_s), "samples/s"),
-            native,
-            ratio,
-        ];
-        if multi {
-            row.insert(0, runs[*i].manifest.run_id.clone());
-        }
-        t.push(row);
-    }
-    // Per variant (the probe's ndarray-simd, a peer's backend, ...), geometric means over the
-    // one case set every engine and context of that variant has.
-    let mut lines = Vec::new();
-    for (var, engines) in &per_engine {
-        let mut shared: BTreeSet<&String> = engines
-            .values()
-            .next()
-            .map(|m| m.keys().collect())
-            .unwrap_or_default();
-        for m in engines.values() {
-            shared.retain(|k| m.contains_key(*k));
-        }
-        if shared.is_empty() {
-            lines.push(format!(
-                "{var}: no workload and size has a gap in every engine and context, so no \
-                 geometric mean (means over different cases would not compare)"
-            ));
-            continue;
-        }
-        let parts: Vec<String> = engines
-            .iter()
-            .map(|(e, gs)| {
-                let logs: Vec<f64> = shared.iter().map(|k| gs[*k].ln()).collect();
-                let geo = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
-                format!("{e} {geo:.2}×")
-            })
-            .collect();
-        let set: Vec<&str> = shared.iter().map(|k| k.as_str()).collect();
-        lines.push(format!(
-            "{var}, over the same {} case(s) ({}): {}",
-            set.len(),
-            set.join(", "),
-            parts.join("; ")
-        ));
-    }
-    if !lines.is_empty() {
-        s.para(format!(
-            "Per engine, geometric means of the gap: {}.",
-            lines.join(". ")
-        ));
-    }
-    if !dots.is_empty() {
-        dots.sort_by(|a, b| {
-            (a.0, a.1)
-                .partial_cmp(&(b.0, b.1))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let rows: Vec<charts::Dot> = dots.into_iter().map(|d| d.2).collect();
-        let names: Vec<String> = workloads.iter().map(|w| w.to_string()).collect();
-        match charts::dots(
-            "gap.svg",
-            "Throughput gap to native, per engine and workload",
-            "gap = native throughput / this throughput (log; 1× = native, grey line)",
-            &rows,
-            &names,
-            1.0,
-        ) {
-            Ok(chart) => s.blocks.push(Block::Chart(chart)),
-            Err(e) => s.note(e),
-        }
-    }
-    s.table(t);
-    if without > 0 {
-        s.note(format!("{without} case(s) have no native twin (no native-ndarray or native-flex record of the same workload and size)."));
     }
     s
 }

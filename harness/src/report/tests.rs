@@ -585,3 +585,19 @@ fn efficiency_puts_probe_next_to_tfjs_and_gemm_next_to_its_peak() {
     let peak_row = row("chromium 131.0.6778.85 main", "peak");
     assert!(peak_row.contains("(the limit)"), "{peak_row}");
 }
+
+#[test]
+fn headline_gives_each_engine_its_geomean_over_the_shared_cases() {
+    let tmp = TempDir::new("headline");
+    let run = tmp.path().join("mixed-1");
+    mixed_run(&run);
+    let lines = headline(&run).unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    // chromium has mlp small (2×), mlp medium (3×) and tm-image (3×); firefox only mlp small
+    // (2.5×): the mean is over the one case both have.
+    let l = &lines[0];
+    assert!(l.contains("over the same 1 case(s) (mlp/small)"), "{l}");
+    assert!(l.contains("chromium") && l.contains(" 2.00×"), "{l}");
+    assert!(l.contains("firefox") && l.contains(" 2.50×"), "{l}");
+    assert!(headline(&tmp.path().join("absent")).is_err());
+}
