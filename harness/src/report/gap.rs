@@ -173,9 +173,91 @@ pub(crate) fn summary_csv(runs: &[Run], twins: &Twins) -> Result<Vec<u8>, String
         .map_err(|e| format!("summary.csv: cannot write: {e}"))
 }
 
-/// The "Browser/native gap" section, and its per-engine geometric means as lines (the end of a
-/// run prints those).
-pub(crate) fn section(runs: &[Run], twins: &Twins, multi: bool) -> (Section, Vec<String>) {
+/// The geometric mean of one variant's gap per engine, context and run, over the one case set
+/// every engine and context of that variant has (empty when they share none).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Geo {
+    pub variant: String,
+    /// `workload/size` of the shared cases.
+    pub cases: Vec<String>,
+    /// (engine label, context, run id when the report has several runs, geometric mean).
+    pub engines: Vec<(String, String, String, f64)>,
+}
+
+/// variant -> (engine, context, run) -> workload/size -> gap
+type PerEngine = BTreeMap<String, BTreeMap<(String, String, String), BTreeMap<String, f64>>>;
+
+/// Per variant (the probe's ndarray-simd, a peer's backend, ...), geometric means over the one
+/// case set every engine and context of that variant has.
+fn geomeans(per_engine: &PerEngine) -> Vec<Geo> {
+    let mut out = Vec::new();
+    for (var, engines) in per_engine {
+        let mut shared: BTreeSet<&String> = engines
+            .values()
+            .next()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        for m in engines.values() {
+            shared.retain(|k| m.contains_key(*k));
+        }
+        let per = if shared.is_empty() {
+            Vec::new()
+        } else {
+            engines
+                .iter()
+                .map(|((e, ctx, run), gs)| {
+                    let logs: Vec<f64> = shared.iter().map(|k| gs[*k].ln()).collect();
+                    let geo = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+                    (e.clone(), ctx.clone(), run.clone(), geo)
+                })
+                .collect()
+        };
+        out.push(Geo {
+            variant: var.clone(),
+            cases: shared.into_iter().cloned().collect(),
+            engines: per,
+        });
+    }
+    out
+}
+
+/// The geometric means as sentences, one per variant.
+pub(crate) fn geo_lines(geos: &[Geo]) -> Vec<String> {
+    geos.iter()
+        .map(|g| {
+            if g.cases.is_empty() {
+                return format!(
+                    "{}: no workload and size has a gap in every engine and context, so no \
+                     geometric mean (means over different cases would not compare)",
+                    g.variant
+                );
+            }
+            let parts: Vec<String> = g
+                .engines
+                .iter()
+                .map(|(e, ctx, run, geo)| {
+                    let run = if run.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({run})")
+                    };
+                    format!("{e} {ctx}{run} {geo:.2}×")
+                })
+                .collect();
+            format!(
+                "{}, over the same {} case(s) ({}): {}",
+                g.variant,
+                g.cases.len(),
+                g.cases.join(", "),
+                parts.join("; ")
+            )
+        })
+        .collect()
+}
+
+/// The "Browser/native gap" section, and its per-engine geometric means (the findings and the
+/// end of a run show those).
+pub(crate) fn section(runs: &[Run], twins: &Twins, multi: bool) -> (Section, Vec<Geo>) {
     let mut s = Section::new("gap", "Browser/native gap");
     // From the step times: throughput is batch / step time, so one distribution gives both
     // figures and the two gaps cannot disagree.
@@ -228,8 +310,7 @@ pub(crate) fn section(runs: &[Run], twins: &Twins, multi: bool) -> (Section, Vec
         header.insert(0, "run");
     }
     let mut t = Table::new(&header);
-    // variant -> (engine, context) -> workload/size -> gap
-    type PerEngine = BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>;
+    // variant -> (engine, context, run) -> workload/size -> gap
     let mut per_engine: PerEngine = BTreeMap::new();
     let mut without = 0;
     let workloads: Vec<&str> = groups
@@ -251,14 +332,14 @@ pub(crate) fn section(runs: &[Run], twins: &Twins, multi: bool) -> (Section, Vec
                 let g = gap(agg.median, tw.agg.median, true);
                 if let Some(g) = g {
                     let run = if multi {
-                        format!(" ({})", runs[*i].manifest.run_id)
+                        runs[*i].manifest.run_id.clone()
                     } else {
                         String::new()
                     };
                     per_engine
                         .entry(var.clone())
                         .or_default()
-                        .entry(format!("{} {context}{run}", engine_label(&r.case)))
+                        .entry((engine_label(&r.case), context.clone(), run))
                         .or_default()
                         .insert(format!("{workload}/{size}"), g);
                 }
@@ -314,41 +395,8 @@ pub(crate) fn section(runs: &[Run], twins: &Twins, multi: bool) -> (Section, Vec
         }
         t.push(row);
     }
-    // Per variant (the probe's ndarray-simd, a peer's backend, ...), geometric means over the
-    // one case set every engine and context of that variant has.
-    let mut lines = Vec::new();
-    for (var, engines) in &per_engine {
-        let mut shared: BTreeSet<&String> = engines
-            .values()
-            .next()
-            .map(|m| m.keys().collect())
-            .unwrap_or_default();
-        for m in engines.values() {
-            shared.retain(|k| m.contains_key(*k));
-        }
-        if shared.is_empty() {
-            lines.push(format!(
-                "{var}: no workload and size has a gap in every engine and context, so no \
-                 geometric mean (means over different cases would not compare)"
-            ));
-            continue;
-        }
-        let parts: Vec<String> = engines
-            .iter()
-            .map(|(e, gs)| {
-                let logs: Vec<f64> = shared.iter().map(|k| gs[*k].ln()).collect();
-                let geo = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
-                format!("{e} {geo:.2}×")
-            })
-            .collect();
-        let set: Vec<&str> = shared.iter().map(|k| k.as_str()).collect();
-        lines.push(format!(
-            "{var}, over the same {} case(s) ({}): {}",
-            set.len(),
-            set.join(", "),
-            parts.join("; ")
-        ));
-    }
+    let geos = geomeans(&per_engine);
+    let lines = geo_lines(&geos);
     if !lines.is_empty() {
         s.para(format!(
             "Per engine, geometric means of the gap: {}.",
@@ -379,7 +427,7 @@ pub(crate) fn section(runs: &[Run], twins: &Twins, multi: bool) -> (Section, Vec
     if without > 0 {
         s.note(format!("{without} case(s) have no native twin (no native-ndarray or native-flex record of the same workload and size)."));
     }
-    (s, lines)
+    (s, geos)
 }
 
 #[cfg(test)]

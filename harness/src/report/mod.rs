@@ -4,6 +4,7 @@
 pub(crate) mod charts;
 pub(crate) mod doc;
 mod efficiency;
+mod findings;
 mod gap;
 pub(crate) mod html;
 pub(crate) mod markdown;
@@ -300,7 +301,7 @@ pub fn headline(run_dir: &Path) -> Result<Vec<String>, String> {
     let mut warnings = Vec::new();
     let runs = vec![load_run(run_dir, &mut warnings)?];
     let twins = Twins::new(&runs);
-    Ok(gap::section(&runs, &twins, false).1)
+    Ok(gap::geo_lines(&gap::section(&runs, &twins, false).1))
 }
 
 /// Every measured record that `pred` accepts, with the index of its run.
@@ -337,7 +338,8 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
          taken against a native case of the same run over the same steps."
             .into(),
     );
-    let mut sections = vec![environment(runs)];
+    let (gap_section, geos) = gap::section(runs, twins, multi);
+    let mut sections = vec![findings::section(runs, &geos), environment(runs)];
     sections.push(rate_chart(
         runs,
         multi,
@@ -354,7 +356,7 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
         "compute.svg",
         "GFLOP/s",
     ));
-    sections.push(gap::section(runs, twins, multi).0);
+    sections.push(gap_section);
     sections.push(step_times(runs, multi));
     sections.push(teachable_machine(runs, twins, multi));
     sections.push(pivot(
@@ -620,16 +622,40 @@ fn step_times(runs: &[Run], multi: bool) -> Section {
         s.note(NOT_MEASURED);
         return s;
     }
-    let mut t = Table::new(&["case", "engine", "step time", "steady"]);
+    // Where each case's warm-up ended (the throughput meter's `warmup_steps` record).
+    let warmups: BTreeMap<(usize, &str), &Record> = runs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, run)| run.records.iter().map(move |r| (i, r)))
+        .filter(|(_, r)| r.metric == "warmup_steps" && r.status == Status::Ok)
+        .map(|(i, r)| ((i, r.case.case_id.as_str()), r))
+        .collect();
+    let mut t = Table::new(&["case", "engine", "step time", "warm-up", "steady"]);
     let mut sorted = recs;
     sorted.sort_by(|a, b| (a.0, &a.1.case.case_id).cmp(&(b.0, &b.1.case.case_id)));
-    let mut unsteady = 0;
-    for (_, r) in sorted {
+    let (mut unsteady, mut unsettled) = (0, 0);
+    for (i, r) in sorted {
         let value = r
             .summary
             .as_ref()
             .map(|x| fig(&Agg::of(x), &r.unit))
             .unwrap_or_else(|| "no finite samples".into());
+        let warmup = match warmups.get(&(i, r.case.case_id.as_str())) {
+            Some(w) => {
+                let n = w.summary.as_ref().map(|x| x.median).unwrap_or(f64::NAN);
+                let how = if w.message.starts_with("settled") {
+                    "settled"
+                } else if w.message.starts_with("not settled") {
+                    unsettled += 1;
+                    "not settled (bound)"
+                } else {
+                    "fixed"
+                };
+                format!("{n:.0}, {how}")
+            }
+            // runs recorded before the warm-up extension
+            None => "–".into(),
+        };
         // the throughput meter's steady-state check leaves its note in the message
         let steady = if r.message.starts_with("not steady") {
             unsteady += 1;
@@ -641,14 +667,27 @@ fn step_times(runs: &[Run], multi: bool) -> Section {
             case_label(r, multi),
             engine_label(&r.case),
             value,
+            warmup,
             steady,
         ]);
+    }
+    s.para(
+        "Warm-up: the steps run before measuring and how warm-up ended: `settled` when the median \
+         of the last 4 warm-up steps came within 10% of the 4 before (the probe goes on warming up \
+         past `warmup` until then, at most `max_extra_warmup` steps or 10 s more), `not settled` \
+         when it stopped at that bound, `fixed` when no extension ran (`max_extra_warmup = 0`, \
+         `epochs`, `warmup = 0`, the peer libraries). Steady: the check of the measured window.",
+    );
+    if unsettled > 0 {
+        s.para(format!(
+            "{unsettled} case(s) stopped warming up at the bound before their step time settled."
+        ));
     }
     if unsteady > 0 {
         s.para(format!(
             "{unsteady} case(s) were still speeding up in their measured window (its first quarter \
              more than 10% slower than its second half): their figures include warm-up, and a \
-             longer `warmup` would measure the steady state."
+             longer `warmup` (or `max_extra_warmup`) would measure the steady state."
         ));
     }
     s.table(t);

@@ -601,3 +601,27 @@ fn headline_gives_each_engine_its_geomean_over_the_shared_cases() {
     assert!(l.contains("firefox") && l.contains(" 2.50×"), "{l}");
     assert!(headline(&tmp.path().join("absent")).is_err());
 }
+
+#[test]
+fn report_opens_with_the_findings_table() {
+    let tmp = TempDir::new("findings");
+    let run = tmp.path().join("mixed-1");
+    mixed_run(&run);
+    let out = tmp.path().join("report");
+    let files = write_report(std::slice::from_ref(&run), &out).unwrap();
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    let first = md.lines().find(|l| l.starts_with("## ")).unwrap();
+    assert_eq!(first, "## Findings", "{md}");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| training gap to native (ndarray-simd, main;"))
+        .unwrap_or_else(|| panic!("no gap row: {md}"));
+    // chromium and firefox share mlp/small only: 2.00× and 2.50×, in the engines' columns
+    let header = md.lines().find(|l| l.starts_with("|  | ")).unwrap();
+    assert_eq!(header, "|  | chromium 131.0.6778.85 | firefox 133.0 |", "{md}");
+    assert!(row.ends_with("| 2.00× | 2.50× |"), "{row}");
+    assert!(row.contains("over mlp/small"), "{row}");
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    let findings = html.find("Findings").unwrap();
+    assert!(findings < html.find("Environment").unwrap());
+}
