@@ -515,6 +515,9 @@ fn series_label(c: &CaseInfo, multi: bool) -> String {
     }
 }
 
+/// The most series one chart draws.
+const MAX_SERIES: usize = 8;
+
 fn rate_chart(
     runs: &[Run],
     multi: bool,
@@ -532,6 +535,9 @@ fn rate_chart(
     // series -> (params, workload, size) -> summaries over repetitions
     type Points<'a> = BTreeMap<(u64, String, String), (Vec<&'a Summary>, String)>;
     let mut series: BTreeMap<String, Points> = BTreeMap::new();
+    // The series the chart draws: the probe (ndarray with SIMD) and native ndarray on the main
+    // thread; every other series is in the table only, so the chart stays readable.
+    let mut charted: BTreeSet<String> = BTreeSet::new();
     let mut no_params = 0;
     // marker groups: one per workload, in name order
     let workloads: Vec<String> = recs
@@ -545,6 +551,9 @@ fn rate_chart(
         if c.params == 0 {
             no_params += 1;
             continue;
+        }
+        if c.context == "main" && (variant(c) == "ndarray-simd" || c.target == "native-ndarray") {
+            charted.insert(series_label(c, multi));
         }
         let e = series
             .entry(series_label(c, multi))
@@ -571,27 +580,35 @@ fn rate_chart(
                 fig(&agg, unit),
             ]);
         }
-        chart_series.push(Series {
-            label: label.clone(),
-            points: pts,
-            groups,
-        });
+        if charted.contains(label) && chart_series.len() < MAX_SERIES {
+            chart_series.push(Series {
+                label: label.clone(),
+                points: pts,
+                groups,
+            });
+        }
     }
     s.para(format!(
-        "{metric} ({unit}) against parameter count, both axes logarithmic; one colour per target, \
-         backend variant and context, one marker shape per workload (lines join the sizes of one \
-         workload); bars are 95% CIs."
+        "{metric} ({unit}) against parameter count, both axes logarithmic; one colour per target \
+         (the probe, burn ndarray with SIMD, and native ndarray, on the main thread; at most \
+         {MAX_SERIES}), one marker shape per workload (lines join the sizes of one workload); bars \
+         are 95% CIs. The table under it has every series ({} here).",
+        series.len()
     ));
-    match charts::log_log(
-        file,
-        title,
-        "parameters (log)",
-        &format!("{metric} ({unit}, log)"),
-        &chart_series,
-        &workloads,
-    ) {
-        Ok(chart) => s.blocks.push(Block::Chart(chart)),
-        Err(_) => s.note("No positive values to chart."),
+    if chart_series.is_empty() {
+        s.note("No series of the probe or native ndarray on the main thread to chart.");
+    } else {
+        match charts::log_log(
+            file,
+            title,
+            "parameters (log)",
+            &format!("{metric} ({unit}, log)"),
+            &chart_series,
+            &workloads,
+        ) {
+            Ok(chart) => s.blocks.push(Block::Chart(chart)),
+            Err(_) => s.note("No positive values to chart."),
+        }
     }
     s.table(t);
     if no_params > 0 {

@@ -618,10 +618,59 @@ fn report_opens_with_the_findings_table() {
         .unwrap_or_else(|| panic!("no gap row: {md}"));
     // chromium and firefox share mlp/small only: 2.00× and 2.50×, in the engines' columns
     let header = md.lines().find(|l| l.starts_with("|  | ")).unwrap();
-    assert_eq!(header, "|  | chromium 131.0.6778.85 | firefox 133.0 |", "{md}");
+    assert_eq!(
+        header, "|  | chromium 131.0.6778.85 | firefox 133.0 |",
+        "{md}"
+    );
     assert!(row.ends_with("| 2.00× | 2.50× |"), "{row}");
     assert!(row.contains("over mlp/small"), "{row}");
     let html = std::fs::read_to_string(&files.html).unwrap();
     let findings = html.find("Findings").unwrap();
     assert!(findings < html.find("Environment").unwrap());
+}
+
+#[test]
+fn rate_charts_draw_the_probe_and_native_only_and_the_table_has_every_series() {
+    let tmp = TempDir::new("series");
+    let r = "series-1";
+    let mut cases = vec![throughput_case(
+        &case(r, "mlp", "small", "native-ndarray", 1),
+        &[99.0, 100.0, 101.0],
+    )];
+    // the probe in four engines, then ten peer variants in one of them
+    for t in ["chromium", "firefox", "webkit", "node"] {
+        cases.push(throughput_case(
+            &case(r, "mlp", "small", t, 1),
+            &[198.0, 200.0, 202.0],
+        ));
+    }
+    for k in 0..10 {
+        let c = on_backend(case(r, "mlp", "small", "chromium", 1), &format!("peer{k}"));
+        cases.push(throughput_case(&c, &[298.0, 300.0, 302.0]));
+    }
+    let run = tmp.path().join(r);
+    write_run(&run, r, "2025-11-26T10:00:00Z", &cases);
+    let files = write_report(std::slice::from_ref(&run), &tmp.path().join("out")).unwrap();
+    let svg = std::fs::read_to_string(
+        files
+            .charts
+            .iter()
+            .find(|c| c.ends_with("throughput.svg"))
+            .unwrap(),
+    )
+    .unwrap();
+    for drawn in [
+        "native-ndarray main",
+        "chromium ndarray-simd main",
+        "node ndarray-simd main",
+    ] {
+        assert!(svg.contains(drawn), "{drawn} not drawn");
+    }
+    assert!(!svg.contains("peer"), "a peer series is drawn");
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    assert!(
+        md.contains("| chromium peer9-simd main | mlp/small |"),
+        "{md}"
+    );
+    assert!(md.contains("every series (15 here)"), "{md}");
 }
