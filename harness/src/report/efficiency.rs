@@ -3,10 +3,11 @@
 //! rate as a fraction of the engine's measured SIMD128 multiply-add limit (`gemm` `peak`).
 
 use super::doc::{Section, Table};
-use super::{Agg, NOT_MEASURED, Run, engine_label, fig, num, of_metric};
+use super::gap::{gap, gap_interval};
+use super::{Agg, NOT_MEASURED, Run, engine_label, fig, num, of_metric, ratio_fig};
 use crate::record::{CaseInfo, Record};
 use crate::stats::Summary;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a figure was measured: run, target, context, SIMD build.
 type Place = (usize, String, String, String);
@@ -98,6 +99,64 @@ fn fold_native(
     (folded, folded_labels)
 }
 
+/// Whether a backend is one of the probe's peers (not the probe, not TF.js's plain-JS `cpu`).
+fn is_peer(b: &str) -> bool {
+    b.starts_with("tfjs-wasm")
+        || b.starts_with("jaxjs-wasm")
+        || b.starts_with("ortweb-wasm")
+        || b.starts_with("keras")
+}
+
+/// The peer settings in the order the table shows them: TF.js, jax-js, ORT-Web, Keras, then any
+/// other peer backend by name.
+fn peer_settings<'a>(backends: impl Iterator<Item = &'a String>) -> Vec<String> {
+    const ORDER: [&str; 7] = [
+        "tfjs-wasm",
+        "tfjs-wasm-threads",
+        "tfjs-wasm-fit",
+        "jaxjs-wasm",
+        "ortweb-wasm",
+        "ortweb-wasm-threads",
+        "keras",
+    ];
+    let set: BTreeSet<&String> = backends.filter(|b| is_peer(b)).collect();
+    let rank = |b: &str| ORDER.iter().position(|o| *o == b).unwrap_or(ORDER.len());
+    let mut v: Vec<String> = set.into_iter().cloned().collect();
+    v.sort_by(|a, b| (rank(a), a).cmp(&(rank(b), b)));
+    v
+}
+
+/// What a peer setting is, in words.
+fn peer_name(b: &str) -> String {
+    match b {
+        "tfjs-wasm" => "TF.js trainOnBatch 1 thread".into(),
+        "tfjs-wasm-threads" => "TF.js trainOnBatch threads".into(),
+        "tfjs-wasm-fit" => "TF.js fitDataset (as TM)".into(),
+        "jaxjs-wasm" => "jax-js".into(),
+        "ortweb-wasm" => "ORT-Web 1 thread".into(),
+        "ortweb-wasm-threads" => "ORT-Web threads".into(),
+        "keras" => "TF-Keras".into(),
+        other => other.into(),
+    }
+}
+
+/// The step windows (measured steps a repetition) of `metric`'s records by place (native
+/// folded), job and backend: figures over different windows are not compared.
+fn step_windows(runs: &[Run], metric: &str) -> BTreeMap<(Place, Job, String), BTreeSet<usize>> {
+    let mut out: BTreeMap<(Place, Job, String), BTreeSet<usize>> = BTreeMap::new();
+    for (i, r, s) in of_metric(runs, |r: &Record| r.metric == metric) {
+        let c = &r.case;
+        out.entry((
+            native_folded(&place(i, c)),
+            (c.workload.clone(), c.size.clone()),
+            c.backend.clone(),
+        ))
+        .or_default()
+        .insert(s.n);
+    }
+    out
+}
+
 pub(super) fn section(runs: &[Run]) -> Section {
     let mut s = Section::new(
         "efficiency",
@@ -108,68 +167,115 @@ pub(super) fn section(runs: &[Run]) -> Section {
     let (shares, _) = collect(runs, "peak_share");
     let mut any = false;
 
-    // Probe vs its peer: same engine, context and workload. The native targets fold into one
-    // "native" place, where TF-Keras (`native-keras`) is the peer of burn's native ndarray.
+    // Probe vs its peers: same run, engine, context, workload and step window. The native
+    // targets fold into one "native" place, where TF-Keras (`native-keras`) is the peer of
+    // burn's native ndarray.
     let (folded, folded_labels) = fold_native(&tp, &labels, |_| true);
-    let mut t = Table::new(&[
+    let windows = step_windows(runs, "throughput");
+    let settings: Vec<String> = peer_settings(folded.values().flat_map(|b| b.keys()));
+    let mut header: Vec<String> = [
         "engine",
         "workload",
         "probe ndarray",
         "probe flex",
-        "peer: best of TF.js wasm, jax-js and ORT-Web (native: TF-Keras)",
-        "probe / peer",
-        "TF.js cpu",
-    ]);
-    for ((p, (workload, size)), backends) in &folded {
+        "best peer: TF.js wasm, jax-js, ORT-Web (native: TF-Keras)",
+        "probe / best peer",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    header.extend(settings.iter().map(|b| format!("probe / {}", peer_name(b))));
+    header.push("TF.js cpu".into());
+    let mut t = Table::new(&header);
+    let mut misses = Vec::new();
+    for ((p, job), backends) in &folded {
+        let (workload, size) = job;
+        let probe = backends.get("ndarray");
+        let window = |b: &str| windows.get(&(native_folded(p), job.clone(), b.to_string()));
+        // A peer counts against the probe only over the probe's step window.
+        let comparable = |b: &str| probe.is_none() || window(b) == window("ndarray");
         let peer = backends
             .iter()
-            .filter(|(b, _)| {
-                b.starts_with("tfjs-wasm")
-                    || b.as_str() == "jaxjs-wasm"
-                    || b.starts_with("ortweb-wasm")
-                    || b.as_str() == "keras"
-            })
+            .filter(|(b, _)| is_peer(b) && comparable(b))
             .max_by(|a, b| a.1.0.median.total_cmp(&b.1.0.median));
-        let Some((tb, (ta, unit))) = peer else {
+        if peer.is_none() && !backends.keys().any(|b| is_peer(b)) {
             continue;
-        };
-        let probe = backends.get("ndarray");
+        }
         let cell =
             |b: Option<&(Agg, String)>| b.map(|(a, u)| fig(a, u)).unwrap_or_else(|| "–".into());
-        let ratio = probe
-            .map(|(a, _)| {
-                let r = a.median / ta.median;
-                format!(
-                    "{:.2}× [{:.2}, {:.2}] {}",
-                    r,
-                    a.ci_low / ta.ci_high,
-                    a.ci_high / ta.ci_low,
-                    if r >= 1.0 { "≥ 1" } else { "< 1" }
+        let against = |peer: &Agg| {
+            probe
+                .and_then(|(a, _)| {
+                    let r = gap(a.median, peer.median, true)?;
+                    Some(ratio_fig(r, gap_interval(a, peer, true)))
+                })
+                .unwrap_or_else(|| "–".into())
+        };
+        let engine = folded_labels.get(p).cloned().unwrap_or_default();
+        let (best, best_ratio) = match peer {
+            Some((tb, (ta, unit))) => {
+                let mark = probe
+                    .and_then(|(a, _)| gap(a.median, ta.median, true))
+                    .map(|r| {
+                        if r >= 1.0 {
+                            " ≥ 1"
+                        } else {
+                            misses.push(format!(
+                                "{engine} {workload} {size} ({} {})",
+                                peer_name(tb),
+                                against(ta)
+                            ));
+                            " < 1"
+                        }
+                    })
+                    .unwrap_or("");
+                (
+                    format!("{} ({tb})", fig(ta, unit)),
+                    format!("{}{mark}", against(ta)),
                 )
-            })
-            .unwrap_or_else(|| "–".into());
-        t.push(vec![
-            folded_labels.get(p).cloned().unwrap_or_default(),
+            }
+            None => ("–".into(), "–".into()),
+        };
+        let mut row = vec![
+            engine,
             format!("{workload} {size}"),
             cell(probe),
             cell(backends.get("flex")),
-            format!("{} ({tb})", fig(ta, unit)),
-            ratio,
-            cell(backends.get("tfjs-cpu")),
-        ]);
+            best,
+            best_ratio,
+        ];
+        for b in &settings {
+            row.push(match backends.get(b.as_str()) {
+                Some((a, _)) if comparable(b) => against(a),
+                Some(_) => "other step window".into(),
+                None => "–".into(),
+            });
+        }
+        row.push(cell(backends.get("tfjs-cpu")));
+        t.push(row);
     }
     if !t.rows.is_empty() {
         any = true;
         s.para(
             "Training throughput (samples/s) of our wasm probe and of its CPU peers \
              (TensorFlow.js, jax-js, ONNX Runtime Web training) on the same workload, batch and \
-             optimizer in the same page; the ratio is probe (ndarray) over the best peer setting \
-             (TF.js wasm with or without threads, trainOnBatch or fitDataset; jax-js wasm; ORT-Web \
-             wasm with or without threads), which the peer column names; the \
-             ratio's bracket is the ratio of the CI ends. On the native row the probe is burn's \
-             native ndarray and the peer is TensorFlow's Keras on the CPU, both on 1 thread.",
+             optimizer in the same page. Each ratio is probe (ndarray) over one peer setting: the \
+             best one first (TF.js wasm with or without threads, trainOnBatch or fitDataset; \
+             jax-js wasm; ORT-Web wasm with or without threads; the peer column names it), then \
+             each setting the runs hold. Both sides come from the same run and the same number \
+             of measured steps; over repetitions a figure is the median of their medians. The \
+             ratio's interval combines the ends of both intervals (conservative, as the gap's) \
+             and is left out when either falls short of 95% (e.g. 3 repetitions: 75%). On the \
+             native row the probe is burn's native ndarray and the peer is TensorFlow's Keras \
+             on the CPU, both on 1 thread.",
         );
         s.table(t);
+        if !misses.is_empty() {
+            s.para(format!(
+                "Where a peer is faster than the probe (median ratio < 1): {}.",
+                misses.join("; ")
+            ));
+        }
     }
 
     // GEMM vs the multiply-add limit of the same place.
@@ -286,4 +392,101 @@ pub(super) fn section(runs: &[Run]) -> Section {
         s.note(NOT_MEASURED);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{TempDir, case, throughput_case, write_run};
+    use super::super::write_report;
+    use crate::record::CaseInfo;
+
+    fn on(mut c: CaseInfo, backend: &str) -> CaseInfo {
+        c.case_id = c
+            .case_id
+            .replace("/ndarray-simd/", &format!("/{backend}-simd/"));
+        c.backend = backend.into();
+        c
+    }
+
+    /// Per engine and workload the probe is held against every peer setting of the run, each
+    /// ratio with its interval; a peer over another step window is not compared; a faster peer
+    /// is named.
+    #[test]
+    fn probe_against_each_peer_setting_and_the_best() {
+        let tmp = TempDir::new("efficiency-peers");
+        let dir = tmp.path().join("eff-peers");
+        let r = "eff-peers";
+        let tm = case(r, "tm-image", "default", "firefox", 1);
+        let mlp = case(r, "mlp", "medium", "firefox", 1);
+        write_run(
+            &dir,
+            r,
+            "2025-11-26T10:00:00Z",
+            &[
+                // tm-image, batch 10: probe 10 ms; TF.js 1 thread 40, fit 50, jax-js 20,
+                // ORT-Web 1 thread 12.5 (the best: 1.25x), ORT-Web threads over 2 steps only
+                throughput_case(&tm, &[9.9, 10.0, 10.1]),
+                throughput_case(&on(tm.clone(), "tfjs-wasm"), &[39.0, 40.0, 41.0]),
+                throughput_case(&on(tm.clone(), "tfjs-wasm-fit"), &[49.0, 50.0, 51.0]),
+                throughput_case(&on(tm.clone(), "jaxjs-wasm"), &[19.8, 20.0, 20.2]),
+                throughput_case(&on(tm.clone(), "ortweb-wasm"), &[12.4, 12.5, 12.6]),
+                throughput_case(&on(tm.clone(), "ortweb-wasm-threads"), &[1.0, 1.0]),
+                // mlp: ORT-Web 20 ms against the probe's 25: the probe at 0.80x
+                throughput_case(&mlp, &[24.9, 25.0, 25.1]),
+                throughput_case(&on(mlp.clone(), "ortweb-wasm"), &[19.9, 20.0, 20.1]),
+                throughput_case(&on(mlp.clone(), "tfjs-wasm"), &[99.0, 100.0, 101.0]),
+            ],
+        );
+        let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
+        let md = std::fs::read_to_string(&files.markdown).unwrap();
+        let section = md
+            .split("## Probe efficiency")
+            .nth(1)
+            .expect("an efficiency section")
+            .split("\n## ")
+            .next()
+            .unwrap();
+        let header = section
+            .lines()
+            .find(|l| l.starts_with("| engine | workload |"))
+            .expect("a header");
+        for col in [
+            "| probe / best peer |",
+            "| probe / TF.js trainOnBatch 1 thread |",
+            "| probe / TF.js fitDataset (as TM) |",
+            "| probe / jax-js |",
+            "| probe / ORT-Web 1 thread |",
+            "| probe / ORT-Web threads |",
+        ] {
+            assert!(header.contains(col), "{col}: {header}");
+        }
+        let cells = |first: &str| -> Vec<String> {
+            section
+                .lines()
+                .find(|l| l.starts_with(&format!("| firefox 133.0 main | {first} |")))
+                .unwrap_or_else(|| panic!("no row {first}:\n{section}"))
+                .split(" | ")
+                .map(|c| c.trim_matches(|ch| ch == '|' || ch == ' ').to_string())
+                .collect()
+        };
+        let tm_row = cells("tm-image default");
+        assert!(tm_row[4].ends_with("(ortweb-wasm)"), "{tm_row:?}");
+        assert!(tm_row[5].starts_with("1.25× ["), "{tm_row:?}");
+        assert!(tm_row[5].ends_with("≥ 1"), "{tm_row:?}");
+        // TF.js 1 thread, fit, jax-js, ORT-Web 1 thread, threads (TF.js threads is in no run:
+        // no column)
+        assert!(!header.contains("trainOnBatch threads"), "{header}");
+        assert!(tm_row[6].starts_with("4.00× ["), "{tm_row:?}");
+        assert!(tm_row[7].starts_with("5.00× ["), "{tm_row:?}");
+        assert!(tm_row[8].starts_with("2.00× ["), "{tm_row:?}");
+        assert!(tm_row[9].starts_with("1.25× ["), "{tm_row:?}");
+        assert_eq!(tm_row[10], "other step window");
+        let mlp_row = cells("mlp medium");
+        assert!(mlp_row[5].starts_with("0.80× ["), "{mlp_row:?}");
+        assert!(mlp_row[5].ends_with("< 1"), "{mlp_row:?}");
+        assert!(
+            section.contains("Where a peer is faster than the probe (median ratio < 1): firefox 133.0 main mlp medium (ORT-Web 1 thread 0.80× ["),
+            "{section}"
+        );
+    }
 }
