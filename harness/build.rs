@@ -64,6 +64,8 @@ fn package_version(manifest: &Path) -> String {
     "unknown".into()
 }
 
+include!("src/build_profile.rs");
+
 fn main() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = Command::new(rustc)
@@ -115,10 +117,27 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
 
+    // The profile as the workspace's Cargo.toml and the environment set it (codegen units and
+    // LTO included: they change how fast the native cases train).
     let profile = std::env::var("PROFILE").unwrap_or_else(|_| "unknown".into());
-    let opt = std::env::var("OPT_LEVEL").unwrap_or_else(|_| "?".into());
-    let debug = std::env::var("DEBUG").unwrap_or_else(|_| "?".into());
-    println!("cargo:rustc-env=GAPBENCH_BUILD_PROFILE={profile} (opt-level {opt}, debug {debug})");
+    let upper = profile.to_uppercase();
+    for key in ["OPT_LEVEL", "DEBUG", "CODEGEN_UNITS", "LTO", "INCREMENTAL"] {
+        println!("cargo:rerun-if-env-changed=CARGO_PROFILE_{upper}_{key}");
+    }
+    println!("cargo:rerun-if-env-changed=CARGO_INCREMENTAL");
+    let cargo_toml = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    // Cargo tells a build script the opt-level and debug it really builds with.
+    let described = describe_profile(&cargo_toml, &profile, &|k| {
+        let real = if k.ends_with("_OPT_LEVEL") {
+            "OPT_LEVEL"
+        } else if k.ends_with("_DEBUG") {
+            "DEBUG"
+        } else {
+            k
+        };
+        std::env::var(real).ok()
+    });
+    println!("cargo:rustc-env=GAPBENCH_BUILD_PROFILE={described}");
 
     // Each patched crate: name, version, path, tree hash; `;` between crates.
     let mut patched = Vec::new();

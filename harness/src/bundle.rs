@@ -113,9 +113,24 @@ fn sources_mtime(root: &Path) -> SystemTime {
     t
 }
 
-/// What a variant's stamp holds: a build with other flags or features is stale too.
+include!("build_profile.rs");
+
+/// The cargo profile the probe's wasm builds run with: the workspace's `[profile.release]` with
+/// the `CARGO_PROFILE_RELEASE_*` overrides in this process's environment, which the build
+/// inherits (the run manifest names it).
+pub fn probe_profile() -> String {
+    let cargo_toml = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap_or_default();
+    describe_profile(&cargo_toml, "release", &|k| std::env::var(k).ok())
+}
+
+/// What a variant's stamp holds: a build with other flags, features or profile is stale too.
 fn stamp_text(v: &Variant) -> String {
-    format!("rustflags={}\nfeatures={}\n", v.rustflags, v.features)
+    format!(
+        "rustflags={}\nfeatures={}\nprofile={}\n",
+        v.rustflags,
+        v.features,
+        probe_profile()
+    )
 }
 
 /// Whether the variant in `out` was built from the current sources with its current settings.
@@ -401,6 +416,38 @@ pub fn ensure_variant(name: &str, progress: bool) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_is_described_from_cargo_toml_and_the_environment() {
+        let toml = "[workspace]\n[profile.release]\nopt-level = 3\ndebug = false\n\
+                    incremental = true # dev loop\n\n[profile.bench]\ninherits = \"release\"\n\
+                    lto = \"thin\"\n[other]\nlto = true\n";
+        let none = |_: &str| None;
+        assert_eq!(
+            describe_profile(toml, "release", &none),
+            "release (opt-level 3, debug false, codegen-units 256, incremental, lto off)"
+        );
+        assert_eq!(
+            describe_profile(toml, "bench", &none),
+            "bench (opt-level 3, debug false, codegen-units 256, incremental, lto thin)"
+        );
+        let env = |k: &str| match k {
+            "CARGO_PROFILE_RELEASE_INCREMENTAL" => Some("false".to_string()),
+            "CARGO_PROFILE_RELEASE_CODEGEN_UNITS" => Some("1".to_string()),
+            "CARGO_PROFILE_RELEASE_LTO" => Some("true".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            describe_profile(toml, "release", &env),
+            "release (opt-level 3, debug false, codegen-units 1, lto fat)"
+        );
+        let plain = "[profile.release]\nopt-level = 3\n";
+        assert_eq!(
+            describe_profile(plain, "release", &none),
+            "release (opt-level 3, debug false, codegen-units 16, lto off)"
+        );
+        assert!(stamp_text(&ALL_VARIANTS[0]).contains("\nprofile=release (opt-level "));
+    }
 
     #[test]
     fn cases_pick_their_build() {

@@ -35,7 +35,9 @@ pub struct Manifest {
     /// [`SCENARIO_COPY`], and `--resume` runs the copy (refusing when the original changed).
     #[serde(default)]
     pub scenario_sha256: String,
-    /// The build profile of this gapbench (`release (opt-level 3, ...)`).
+    /// The cargo profiles of this gapbench (its native cases) and of the wasm probe it builds:
+    /// `native (...): release (opt-level 3, debug false, codegen-units 16, lto off); wasm
+    /// probe: ...`.
     #[serde(default)]
     pub build_profile: String,
     /// Third-party crates compiled from gapbench's patched copies in `vendor/` instead of
@@ -186,7 +188,11 @@ impl Manifest {
             memory_cap_bytes: None,
             memory_cap_mechanism: None,
             scenario_sha256: String::new(),
-            build_profile: env!("GAPBENCH_BUILD_PROFILE").into(),
+            build_profile: format!(
+                "native (gapbench and its native cases): {}; wasm probe: {}",
+                env!("GAPBENCH_BUILD_PROFILE"),
+                crate::bundle::probe_profile()
+            ),
             patched_crates: patched_crates(),
             optimizers: optimizers(),
             flush_to_zero: flush_to_zero().unwrap_or(false),
