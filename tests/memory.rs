@@ -40,6 +40,7 @@ fn case(target: &str, fault: Option<&str>) -> Case {
         classes: None,
         samples_per_class: None,
         fault: fault.map(String::from),
+        max_extra_warmup: 0,
     }
 }
 

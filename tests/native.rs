@@ -33,6 +33,7 @@ fn case(
         steps,
         epochs,
         fault: None,
+        max_extra_warmup: 0,
     }
 }
 
@@ -192,7 +193,10 @@ fn native_smoke_writes_the_three_result_files() {
         format!("report: gapbench report {}", dir.display()),
         "{stdout}"
     );
-    assert!(last[1].starts_with("gap to native: none in this run"), "{stdout}");
+    assert!(
+        last[1].starts_with("gap to native: none in this run"),
+        "{stdout}"
+    );
     for f in ["records.csv", "samples.csv", "manifest.json"] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
@@ -220,6 +224,29 @@ fn native_smoke_writes_the_three_result_files() {
         assert_eq!(s.n, 10);
         assert!(s.median > 0.0 && s.ci_low <= s.median && s.median <= s.ci_high);
     }
+    // Warm-up extended (the default bound): every case that trained says where its warm-up
+    // ended, at least the rule's two windows of 4 steps and at most 2 fixed + 20 extra.
+    let warmups: Vec<_> = records
+        .iter()
+        .filter(|r| r.record.metric == "warmup_steps")
+        .collect();
+    assert_eq!(
+        warmups.len(),
+        records
+            .iter()
+            .filter(|r| r.record.metric == "step_time")
+            .count()
+    );
+    assert!(!warmups.is_empty());
+    for r in &warmups {
+        let n = r.record.summary.as_ref().unwrap().median;
+        assert!((8.0..=22.0).contains(&n), "{}: {n}", r.record.case.case_id);
+        let m = &r.record.message;
+        assert!(
+            m.starts_with("settled after") || m.starts_with("not settled"),
+            "{m}"
+        );
+    }
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["allocator"].as_str().unwrap().contains("mimalloc"));
@@ -230,5 +257,70 @@ fn native_smoke_writes_the_three_result_files() {
             .iter()
             .any(|s| s.metric == "step_time" && s.phase == "measured")
     );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_run_records_where_warm_up_ended_and_a_scenario_can_turn_the_extension_off() {
+    let out = temp_dir("warmup");
+    let scenario = out.join("warmup.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"warmup\"\nwarmup = 2\nsteps = 6\n\
+         [[group]]\nworkloads = [\"mlp\"]\nsizes = [\"smallest\"]\ntargets = [\"native-ndarray\"]\n\
+         [[group]]\nworkloads = [\"mlp\"]\nsizes = [\"smallest\"]\ntargets = [\"native-ndarray\"]\n\
+         max_extra_warmup = 0\n",
+    )
+    .unwrap();
+    let o = gapbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(out.join("runs"))
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = std::fs::read_dir(out.join("runs"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let (records, _) = harness::record::read_records(&dir.join("records.csv")).unwrap();
+    let (samples, _) = harness::record::read_samples(&dir.join("samples.csv")).unwrap();
+    let count = |case: &str, phase: &str| {
+        samples
+            .iter()
+            .filter(|s| s.case_id == case && s.metric == "step_time" && s.phase == phase)
+            .count()
+    };
+    let warmup = |suffix: &str| {
+        let r = records
+            .iter()
+            .map(|r| &r.record)
+            .find(|r| r.metric == "warmup_steps" && r.case.case_id.contains(suffix))
+            .unwrap_or_else(|| panic!("no warmup_steps record for {suffix}"));
+        let n = r.summary.as_ref().unwrap().median as usize;
+        (r.case.case_id.clone(), n, r.message.clone())
+    };
+    // extended: past the 2 fixed steps, until the rule could compare two windows of 4 steps
+    let (id, n, message) = warmup("w2-s6-seed42/");
+    assert!((8..=22).contains(&n), "{n}");
+    assert!(
+        message.starts_with(&format!(
+            "settled after {n} warm-up steps (2 fixed + {} extra)",
+            n - 2
+        )) || message.starts_with(&format!(
+            "not settled: warm-up stopped at its bound after {n} steps"
+        )),
+        "{message}"
+    );
+    assert_eq!((count(&id, "warmup"), count(&id, "measured")), (n, 6));
+    // off: exactly the fixed warm-up, and the id says so
+    let (id, n, message) = warmup("w2-s6-seed42-xw0/");
+    assert_eq!(
+        (n, message.as_str()),
+        (2, "fixed: 2 warm-up steps, not extended")
+    );
+    assert_eq!((count(&id, "warmup"), count(&id, "measured")), (2, 6));
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -426,6 +426,7 @@ mod tests {
             classes: None,
             samples_per_class: Some(100),
             fault: None,
+            max_extra_warmup: 0,
         }
     }
 

@@ -4,7 +4,10 @@
 //! A case id names everything that changes what the case measures:
 //! `workload/size/target/variant/context/settings/r<rep>`, where `settings` is
 //! `w<warm-up>-s<steps>` (or `w<warm-up>-e<epochs>`), then `-c<classes>`, `-n<samples per class>`
-//! when set, `-seed<seed>`, and `-fault-<fault>` for an injected fault. Two groups that plan the
+//! when set, `-seed<seed>`, `-fault-<fault>` for an injected fault, and `-xw<N>` when the warm-up
+//! extension's bound differs from the default ([`crate::scenario::DEFAULT_MAX_EXTRA_WARMUP`];
+//! `-xw0`: off). `w` stays the fixed warm-up and `s` the measured steps: the extension's extra
+//! warm-up steps are recorded (`warmup_steps`), not part of the id. Two groups that plan the
 //! same id are an error, not a silent merge.
 
 use crate::scenario::{Catalog, Scenario, ScenarioError};
@@ -32,6 +35,10 @@ pub struct Case {
     pub classes: Option<u32>,
     pub samples_per_class: Option<u32>,
     pub fault: Option<String>,
+    /// The most warm-up steps run past `warmup` until the step time settles (0: off). Plans
+    /// written before the extension existed read 0: they ran a fixed warm-up.
+    #[serde(default)]
+    pub max_extra_warmup: u32,
 }
 
 impl Case {
@@ -50,6 +57,7 @@ impl Case {
             steps: self.steps,
             epochs: self.epochs,
             fault: self.fault.clone(),
+            max_extra_warmup: self.max_extra_warmup,
         }
     }
 
@@ -68,6 +76,14 @@ impl Case {
         s.push_str(&format!("-seed{}", self.seed));
         if let Some(f) = &self.fault {
             s.push_str(&format!("-fault-{}", f.replace([':', '/'], "")));
+        }
+        // Only where the bound applies (not with epochs or warm-up 0) and is not the default, so
+        // ids planned before the extension keep their names.
+        if self.epochs.is_none()
+            && self.warmup > 0
+            && self.max_extra_warmup != crate::scenario::DEFAULT_MAX_EXTRA_WARMUP
+        {
+            s.push_str(&format!("-xw{}", self.max_extra_warmup));
         }
         s
     }
@@ -164,6 +180,7 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Result<Vec<Case>, S
                                 classes: g.classes,
                                 samples_per_class: g.samples_per_class,
                                 fault: g.fault.clone(),
+                                max_extra_warmup: g.max_extra_warmup,
                             };
                             case.id = case.make_id();
                             if let Some(&(first, line)) = seen.get(&case.id) {

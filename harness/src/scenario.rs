@@ -15,6 +15,9 @@ pub const DEFAULT_SEED: u64 = 42;
 pub const DEFAULT_REPETITIONS: u32 = 1;
 /// Default `warmup` (warm-up steps, not measured).
 pub const DEFAULT_WARMUP: u32 = 3;
+/// Default `max_extra_warmup`: the most warm-up steps run past `warmup` until the step time
+/// has settled (the probe's rule, `wasm_probe::measure::settled`); 0 turns the extension off.
+pub const DEFAULT_MAX_EXTRA_WARMUP: u32 = 20;
 /// Default `steps` (measured steps).
 pub const DEFAULT_STEPS: u32 = 20;
 /// Default `timeout_s` (per case).
@@ -44,19 +47,20 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// Size keywords accepted for any workload, resolved by [`Group::sizes_for`].
 pub const SIZE_KEYWORDS: [&str; 4] = ["smallest", "largest", "all", "default"];
 
-const TOP_KEYS: [&str; 9] = [
+const TOP_KEYS: [&str; 10] = [
     "name",
     "description",
     "seed",
     "repetitions",
     "warmup",
+    "max_extra_warmup",
     "steps",
     "timeout_s",
     "shuffle",
     "group",
 ];
 
-const GROUP_KEYS: [&str; 16] = [
+const GROUP_KEYS: [&str; 17] = [
     "workloads",
     "sizes",
     "targets",
@@ -66,6 +70,7 @@ const GROUP_KEYS: [&str; 16] = [
     "epochs",
     "steps",
     "warmup",
+    "max_extra_warmup",
     "repetitions",
     "timeout_s",
     "meters",
@@ -117,6 +122,9 @@ pub struct Group {
     /// Train this many full epochs instead of `warmup` + `steps`.
     pub epochs: Option<u32>,
     pub warmup: u32,
+    /// The most warm-up steps past `warmup` the probe runs until the step time settles; 0: a
+    /// fixed warm-up. Not used with `epochs` or `warmup = 0`.
+    pub max_extra_warmup: u32,
     pub steps: u32,
     pub repetitions: u32,
     pub timeout_s: u64,
@@ -262,6 +270,7 @@ pub fn parse(text: &str, path: &Path, catalog: &dyn Catalog) -> Result<Scenario,
     let mut defaults = Defaults {
         repetitions: DEFAULT_REPETITIONS,
         warmup: DEFAULT_WARMUP,
+        max_extra_warmup: DEFAULT_MAX_EXTRA_WARMUP,
         steps: DEFAULT_STEPS,
         timeout_s: DEFAULT_TIMEOUT_S,
     };
@@ -296,6 +305,7 @@ pub fn parse(text: &str, path: &Path, catalog: &dyn Catalog) -> Result<Scenario,
             "shuffle" => shuffle = cx.boolean(&f)?,
             "repetitions" => defaults.repetitions = cx.u32(&f, 1, MAX_REPETITIONS)?,
             "warmup" => defaults.warmup = cx.u32(&f, 0, MAX_STEPS)?,
+            "max_extra_warmup" => defaults.max_extra_warmup = cx.u32(&f, 0, MAX_STEPS)?,
             "steps" => defaults.steps = cx.u32(&f, 1, MAX_STEPS)?,
             "timeout_s" => defaults.timeout_s = cx.int(&f, 1, MAX_TIMEOUT_S.into())? as u64,
             "group" => group_entry = Some(f),
@@ -372,6 +382,7 @@ pub fn parse(text: &str, path: &Path, catalog: &dyn Catalog) -> Result<Scenario,
 struct Defaults {
     repetitions: u32,
     warmup: u32,
+    max_extra_warmup: u32,
     steps: u32,
     timeout_s: u64,
 }
@@ -604,6 +615,7 @@ impl Cx<'_> {
             backends: vec!["ndarray".to_string()],
             epochs: None,
             warmup: defaults.warmup,
+            max_extra_warmup: defaults.max_extra_warmup,
             steps: defaults.steps,
             repetitions: defaults.repetitions,
             timeout_s: defaults.timeout_s,
@@ -662,6 +674,7 @@ impl Cx<'_> {
                 "epochs" => g.epochs = Some(self.u32(&f, 1, MAX_EPOCHS)?),
                 "steps" => g.steps = self.u32(&f, 1, MAX_STEPS)?,
                 "warmup" => g.warmup = self.u32(&f, 0, MAX_STEPS)?,
+                "max_extra_warmup" => g.max_extra_warmup = self.u32(&f, 0, MAX_STEPS)?,
                 "repetitions" => g.repetitions = self.u32(&f, 1, MAX_REPETITIONS)?,
                 "timeout_s" => g.timeout_s = self.int(&f, 1, MAX_TIMEOUT_S.into())? as u64,
                 "classes" => g.classes = Some(self.u32(&f, 2, MAX_CLASSES)?),
@@ -1505,6 +1518,77 @@ samples_per_class = 300
         );
         // Zero warm-up is allowed.
         assert_eq!(ok(&in_group("warmup = 0")).groups[0].warmup, 0);
+    }
+
+    #[test]
+    fn max_extra_warmup_defaults_is_inherited_and_validated() {
+        let g = &ok(MINIMAL).groups[0];
+        assert_eq!(g.max_extra_warmup, DEFAULT_MAX_EXTRA_WARMUP);
+        // a top-level default, a group's own value, and 0 (off)
+        let s = ok(&format!("max_extra_warmup = 50\n{MINIMAL}"));
+        assert_eq!(s.groups[0].max_extra_warmup, 50);
+        assert_eq!(
+            ok(&in_group("max_extra_warmup = 0")).groups[0].max_extra_warmup,
+            0
+        );
+        expect(
+            &in_group("max_extra_warmup = -1"),
+            Some(5),
+            Some("max_extra_warmup"),
+            "`max_extra_warmup` in [[group]] 1 must be an integer >= 0, found -1",
+        );
+        expect(
+            "name = \"x\"\nmax_extra_warmup = false\n",
+            Some(2),
+            Some("max_extra_warmup"),
+            "`max_extra_warmup` must be an integer",
+        );
+        expect(
+            &in_group("max_extra_warmup = 1000001"),
+            Some(5),
+            Some("max_extra_warmup"),
+            "(too large: the maximum is 1000000)",
+        );
+    }
+
+    #[test]
+    fn the_case_id_names_a_warm_up_bound_other_than_the_default() {
+        let ids = |extra: &str| -> Vec<String> {
+            crate::plan::expand(&ok(&in_group(extra)), &TestCatalog)
+                .unwrap()
+                .into_iter()
+                .map(|c| c.settings_id())
+                .collect()
+        };
+        // w and s keep their meaning (fixed warm-up, measured steps); the default bound adds
+        // nothing, so ids planned before the extension keep their names
+        assert!(
+            ids("warmup = 2\nsteps = 8")
+                .iter()
+                .all(|i| i == "w2-s8-seed42")
+        );
+        assert!(
+            ids("warmup = 2\nsteps = 8\nmax_extra_warmup = 0")
+                .iter()
+                .all(|i| i == "w2-s8-seed42-xw0")
+        );
+        // no warm-up or epochs: nothing to extend, nothing in the id
+        assert!(
+            ids("warmup = 0\nmax_extra_warmup = 0")
+                .iter()
+                .all(|i| i == "w0-s20-seed42")
+        );
+        // two groups that differ only in the bound plan two cases
+        let two = format!(
+            "{MINIMAL}max_extra_warmup = 0\n[[group]]\nworkloads = [\"mlp\"]\ntargets = [\"node\"]\n"
+        );
+        let cases = crate::plan::expand(&ok(&two), &TestCatalog).unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_ne!(cases[0].id, cases[1].id);
+        assert_eq!(
+            cases[0].spec().max_extra_warmup + cases[1].spec().max_extra_warmup,
+            20
+        );
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub struct CaseSpec {
     /// Train this many full epochs (all steps timed) instead of `warmup + steps`.
     #[serde(default)]
     pub epochs: Option<u32>,
+    /// The most warm-up steps run past `warmup` until the step time has settled ([`settled`]);
+    /// 0 turns the extension off (a fixed warm-up of `warmup` steps). Not used with `epochs`
+    /// or `warmup = 0` (measured from the cold first step: nothing to extend).
+    #[serde(default)]
+    pub max_extra_warmup: u32,
     /// Test-only fault injection: "panic", "hang", or "alloc:<MiB>"; or "slowdown:<fraction>",
     /// a known slow-down for checking what a verdict detects: every training step is stretched
     /// by that fraction (0.1: each step takes 10% longer) by spinning on the clock after it.
@@ -64,8 +69,15 @@ pub struct CaseResult {
     pub setup_ms: f64,
     /// The very first training step (cold start: lazy init, first allocations).
     pub first_step_ms: f64,
-    /// Warm-up step times, the first step included.
+    /// Warm-up step times, the first step included: as many as warm-up steps ran (`warmup`,
+    /// plus the extension's extra steps).
     pub warmup_ms: Vec<f64>,
+    /// Where the warm-up extension ended: `Some(true)` when the step time settled
+    /// ([`settled`]), `Some(false)` when it stopped at its bound (`max_extra_warmup` steps or
+    /// [`MAX_EXTRA_WARMUP_MS`]) unsettled; None when no extension ran (off, `epochs`,
+    /// `warmup = 0`, or a peer library that keeps a fixed warm-up).
+    #[serde(default)]
+    pub warmup_settled: Option<bool>,
     /// Measured step times.
     pub step_ms: Vec<f64>,
     /// Loss of every step, warm-up included.
@@ -91,6 +103,53 @@ pub struct CaseResult {
     /// step without the time other processes took the core from it.
     #[serde(default)]
     pub step_cpu_ms: Vec<f64>,
+}
+
+/// Steps in each of the two windows the settle rule compares.
+pub const SETTLE_WINDOW: usize = 4;
+/// Largest relative change between the two windows' medians still counted as settled.
+pub const SETTLE_TOLERANCE: f64 = 0.10;
+/// Extra warm-up stops unsettled once its steps have taken this long, whatever
+/// `max_extra_warmup` allows: a case of 2-second steps warms up at most ~5 steps more, one of
+/// 1 ms steps is bound by the step count.
+pub const MAX_EXTRA_WARMUP_MS: f64 = 10_000.0;
+
+fn median_of(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The settle rule's two medians: of the last [`SETTLE_WINDOW`] warm-up step times and of the
+/// [`SETTLE_WINDOW`] before them, `(recent, before)`; None with fewer than two windows of steps.
+pub fn settle_medians(warmup_ms: &[f64]) -> Option<(f64, f64)> {
+    let n = warmup_ms.len();
+    (n >= 2 * SETTLE_WINDOW).then(|| {
+        (
+            median_of(&warmup_ms[n - SETTLE_WINDOW..]),
+            median_of(&warmup_ms[n - 2 * SETTLE_WINDOW..n - SETTLE_WINDOW]),
+        )
+    })
+}
+
+/// The settle rule of the warm-up extension: the step time has settled when the median of the
+/// last [`SETTLE_WINDOW`] warm-up steps is within [`SETTLE_TOLERANCE`] (10%) of the median of
+/// the [`SETTLE_WINDOW`] steps before them, either way. Medians, so one slow step (a GC, the
+/// cold first step) does not hold warm-up open; fewer than 2 × [`SETTLE_WINDOW`] steps, or a
+/// non-finite time, have not settled.
+pub fn settled(warmup_ms: &[f64]) -> bool {
+    settle_medians(warmup_ms).is_some_and(|(recent, before)| {
+        recent.is_finite()
+            && before.is_finite()
+            && (recent - before).abs() <= SETTLE_TOLERANCE * before
+    })
 }
 
 /// Iterations of [`calibrate`]: about 0.3 ms natively on this project's 2-core VM, some tens of
@@ -174,6 +233,9 @@ pub async fn run_case<H: Host>(
         }
         None => (spec.warmup as usize, spec.steps.max(1) as usize),
     };
+    // The warm-up extension: past the fixed `warmup` steps, go on warming up until the step time
+    // has settled or the bound is reached; then measure exactly `measured` steps.
+    let extend = spec.epochs.is_none() && warmup > 0 && spec.max_extra_warmup > 0;
     let mut losses = Vec::with_capacity(warmup + measured);
     let mut warmup_ms = Vec::with_capacity(warmup.max(1));
     let mut step_ms = Vec::with_capacity(measured);
@@ -182,7 +244,11 @@ pub async fn run_case<H: Host>(
     let train_start = host.now_ms();
     let mut first_step_ms = f64::NAN;
     let mut step_cpu_ms = Vec::with_capacity(measured);
-    for i in 0..warmup + measured {
+    let mut warming = warmup > 0;
+    let mut warmup_settled = None;
+    let (mut extra, mut extra_ms) = (0u32, 0.0);
+    let mut i = 0usize;
+    while warming || step_ms.len() < measured {
         let cpu_start = host.cpu_ms();
         let start = host.now_ms();
         let loss = trainer.step();
@@ -203,8 +269,23 @@ pub async fn run_case<H: Host>(
         if i == 0 {
             first_step_ms = elapsed;
         }
-        if i < warmup {
+        if warming {
             warmup_ms.push(elapsed);
+            if i >= warmup {
+                extra += 1;
+                extra_ms += elapsed;
+            }
+            if warmup_ms.len() >= warmup {
+                if !extend {
+                    warming = false;
+                } else if settled(&warmup_ms) {
+                    warming = false;
+                    warmup_settled = Some(true);
+                } else if extra >= spec.max_extra_warmup || extra_ms >= MAX_EXTRA_WARMUP_MS {
+                    warming = false;
+                    warmup_settled = Some(false);
+                }
+            }
         } else {
             step_ms.push(elapsed);
             if let (Some(a), Some(b)) = (cpu_start, host.cpu_ms()) {
@@ -219,6 +300,7 @@ pub async fn run_case<H: Host>(
             std::hint::black_box(calibrate(CALIB_ITERS, i as u64));
             calib_ms.push(host.now_ms() - start);
         }
+        i += 1;
         host.between_steps().await;
     }
     let train_ms = host.now_ms() - train_start;
@@ -237,6 +319,7 @@ pub async fn run_case<H: Host>(
         setup_ms,
         first_step_ms,
         warmup_ms,
+        warmup_settled,
         step_ms,
         losses,
         val_accuracy,
@@ -306,4 +389,120 @@ pub fn run_native(
 ) -> Result<Result<CaseResult, String>, crate::backend::Unavailable> {
     let prepared = crate::backend::prepare(&spec.backend)?;
     Ok(block_on(run_case(spec, &prepared, &NativeHost::default())))
+}
+
+#[cfg(all(test, not(target_family = "wasm")))]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn the_settle_rule_compares_the_medians_of_the_last_two_windows() {
+        // fewer than two windows of steps: not judged, not settled
+        assert_eq!(settle_medians(&[1.0; 7]), None);
+        assert!(!settled(&[1.0; 7]));
+        assert_eq!(settle_medians(&[1.0; 8]), Some((1.0, 1.0)));
+        assert!(settled(&[1.0; 8]));
+        // a cold first step and one slow step inside a window are outvoted by the medians
+        assert!(settled(&[50.0, 1.0, 1.05, 0.97, 1.0, 9.0, 1.02, 0.98]));
+        // still speeding up: the last 4 run at 0.8x the 4 before
+        let falling = [5.0, 5.0, 5.0, 5.0, 4.0, 4.0, 4.0, 4.0];
+        assert_eq!(settle_medians(&falling), Some((4.0, 5.0)));
+        assert!(!settled(&falling));
+        // only the last two windows count: the same series settled once it levels off
+        let levelled = [5.0, 5.0, 5.0, 5.0, 4.0, 4.0, 4.0, 4.0, 3.9, 4.1, 4.0, 4.0];
+        assert!(settled(&levelled));
+        // 10% either way is the edge; slowing down by more is not settled either
+        assert!(settled(&[1.0, 1.0, 1.0, 1.0, 1.09, 1.09, 1.09, 1.09]));
+        assert!(settled(&[1.0, 1.0, 1.0, 1.0, 0.91, 0.91, 0.91, 0.91]));
+        assert!(!settled(&[1.0, 1.0, 1.0, 1.0, 1.11, 1.11, 1.11, 1.11]));
+        assert!(!settled(&[1.0, 1.0, 1.0, 1.0, 0.89, 0.89, 0.89, 0.89]));
+        // non-finite times never settle
+        assert!(!settled(&[f64::NAN; 8]));
+        assert!(!settled(&[f64::INFINITY; 8]));
+    }
+
+    /// A clock for the loop: each reading is `f(k)` ms for the k-th reading, so the step
+    /// times it shows are chosen by the test, whatever the machine does.
+    struct FakeClock<F: Fn(u64) -> f64> {
+        calls: Cell<u64>,
+        f: F,
+    }
+
+    impl<F: Fn(u64) -> f64> Host for FakeClock<F> {
+        fn now_ms(&self) -> f64 {
+            let k = self.calls.get();
+            self.calls.set(k + 1);
+            (self.f)(k)
+        }
+
+        async fn between_steps(&self) {}
+    }
+
+    fn spec(warmup: u32, steps: u32, max_extra_warmup: u32) -> CaseSpec {
+        CaseSpec {
+            workload: WorkloadSpec {
+                workload: "mlp".into(),
+                size: "0.1m".into(),
+                classes: None,
+                samples_per_class: None,
+            },
+            backend: "ndarray".into(),
+            seed: 7,
+            warmup,
+            steps,
+            epochs: None,
+            fault: None,
+            max_extra_warmup,
+        }
+    }
+
+    fn run<F: Fn(u64) -> f64>(spec: &CaseSpec, f: F) -> CaseResult {
+        let prepared = crate::backend::prepare("ndarray").expect("ndarray is available");
+        let host = FakeClock {
+            calls: Cell::new(0),
+            f,
+        };
+        block_on(run_case(spec, &prepared, &host)).expect("the case trains")
+    }
+
+    #[test]
+    fn warm_up_goes_on_until_settled_or_the_bound_then_measures_steps_exactly() {
+        // Constant 1 ms steps settle as soon as there are two windows: 8 warm-up steps.
+        let r = run(&spec(2, 5, 20), |k| k as f64);
+        assert_eq!((r.warmup_ms.len(), r.warmup_settled), (8, Some(true)));
+        assert_eq!(r.step_ms.len(), 5);
+        assert_eq!(r.losses.len(), 8 + 5);
+        // Steps that keep slowing (time = k², so each reading gap grows): never settled,
+        // stopped at the step bound, 2 fixed + 20 extra.
+        let r = run(&spec(2, 5, 20), |k| (k * k) as f64);
+        assert_eq!((r.warmup_ms.len(), r.warmup_settled), (22, Some(false)));
+        assert_eq!((r.step_ms.len(), r.losses.len()), (5, 27));
+        // The time bound: steps of tens of seconds stop after one extra step.
+        let r = run(&spec(2, 3, 20), |k| (k * k) as f64 * 1e4);
+        assert_eq!((r.warmup_ms.len(), r.warmup_settled), (3, Some(false)));
+        assert_eq!(r.step_ms.len(), 3);
+        // Off (0), or nothing to extend (warm-up 0): exactly the fixed counts, no verdict.
+        let r = run(&spec(2, 5, 0), |k| (k * k) as f64);
+        assert_eq!((r.warmup_ms.len(), r.warmup_settled), (2, None));
+        assert_eq!((r.step_ms.len(), r.losses.len()), (5, 7));
+        let r = run(&spec(0, 5, 20), |k| k as f64);
+        assert_eq!((r.warmup_ms.len(), r.warmup_settled), (0, None));
+        assert_eq!(r.step_ms.len(), 5);
+        // With epochs every step is counted by the epochs: no extension.
+        let mut e = spec(2, 5, 20);
+        e.epochs = Some(1);
+        let r = run(&e, |k| (k * k) as f64);
+        assert_eq!((r.warmup_ms.len(), r.warmup_settled), (2, None));
+    }
+
+    #[test]
+    fn an_extended_warm_up_trains_the_same_model_step_for_step() {
+        // The loss of global step i is the same whatever the warm-up length: the agreement
+        // meter compares over the steps both sides ran.
+        let fixed = run(&spec(2, 5, 0), |k| k as f64);
+        let extended = run(&spec(2, 5, 20), |k| (k * k) as f64);
+        assert_eq!(extended.losses.len(), 27);
+        assert_eq!(extended.losses[..7], fixed.losses[..]);
+    }
 }

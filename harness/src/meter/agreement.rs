@@ -11,6 +11,15 @@
 //! platform's), which moves f32 results by a few ulps per operation. Over a few dozen steps of
 //! SGD/Adam that stays far below 1e-3 relative; a real bug (wrong data, a missed update, a wrong
 //! seed) moves the loss by percents. So the tolerance is [`TOLERANCE`] = 1e-3 relative (1000 ppm).
+//!
+//! The warm-up extension (`max_extra_warmup`) makes the number of warm-up steps depend on
+//! timing, so a browser case and a native run of the same spec may train different numbers of
+//! steps. Losses are indexed by global step, warm-up included, and the loss of step i is the
+//! loss after i updates whatever follows it; so the reference runs the fixed `warmup + steps`
+//! (extension off: the same deterministic length for every repetition and context, one cached
+//! run) and the target's first `warmup + steps` losses are compared with it. Extra warm-up
+//! steps the target ran come after that common prefix and are not compared; a target with
+//! fewer losses than the reference is a failure.
 
 use super::Meter;
 use crate::plan::Case;
@@ -49,11 +58,12 @@ pub fn applies(case: &Case) -> bool {
 }
 
 /// The spec the native reference runs for `case`: same workload, seed and steps, ndarray, no
-/// fault injection.
+/// fault injection, a fixed warm-up (the extension off: see the module docs).
 pub fn reference_spec(case: &Case) -> CaseSpec {
     let mut spec = case.spec();
     spec.backend = "ndarray".into();
     spec.fault = None;
+    spec.max_extra_warmup = 0;
     spec
 }
 
@@ -83,10 +93,12 @@ pub fn reference_losses(spec: &CaseSpec) -> Result<Vec<f32>, String> {
     computed
 }
 
-/// The largest relative difference of `target` from `native`, step by step; None when the
-/// lengths differ or there are no steps. NaN anywhere counts as infinitely far.
+/// The largest relative difference of `target` from `native`, step by step over native's
+/// steps (global steps, warm-up included: a target that warmed up longer has more, after them);
+/// None when the target has fewer steps than native or there are none. NaN anywhere counts as
+/// infinitely far.
 pub fn max_relative_difference(target: &[f32], native: &[f32]) -> Option<f64> {
-    if target.len() != native.len() || target.is_empty() {
+    if target.len() < native.len() || native.is_empty() {
         return None;
     }
     Some(
@@ -139,6 +151,7 @@ impl Meter for Agreement {
         };
         let target = &result.losses;
         let compared = target.len().min(native.len());
+        let extra = target.len().saturating_sub(native.len());
         let mut steps = Record::measured(
             info,
             "loss_steps_compared",
@@ -165,8 +178,16 @@ impl Meter for Agreement {
                 } else {
                     "BEYOND tolerance"
                 };
+                let beyond = if extra > 0 {
+                    format!(
+                        " (the first {compared} of {}: {extra} more warm-up steps ran past the reference's fixed warm-up)",
+                        target.len()
+                    )
+                } else {
+                    String::new()
+                };
                 r.message = format!(
-                    "max relative loss difference from native ndarray {d:.3e} ({:.3} ppm) over {compared} steps: {verdict} (tolerance {TOLERANCE:.0e} = {:.0} ppm)",
+                    "max relative loss difference from native ndarray {d:.3e} ({:.3} ppm) over {compared} steps{beyond}: {verdict} (tolerance {TOLERANCE:.0e} = {:.0} ppm)",
                     d * PPM,
                     TOLERANCE * PPM
                 );
@@ -192,6 +213,14 @@ mod tests {
         assert!((d - 0.1).abs() < 1e-6, "{d}");
         assert_eq!(max_relative_difference(&[1.0], &[1.0, 2.0]), None);
         assert_eq!(max_relative_difference(&[], &[]), None);
+        assert_eq!(max_relative_difference(&[1.0], &[]), None);
+        // A target that warmed up longer: compared over native's steps, the rest not counted.
+        assert_eq!(
+            max_relative_difference(&[1.0, 2.0, 9.0, 9.0], &[1.0, 2.0]),
+            Some(0.0)
+        );
+        let d = max_relative_difference(&[1.5, 2.0, 9.0], &[1.0, 2.0]).unwrap();
+        assert!((d - 0.5).abs() < 1e-6, "{d}");
         assert_eq!(
             max_relative_difference(&[f32::NAN], &[1.0]),
             Some(f64::INFINITY)
@@ -220,6 +249,7 @@ mod tests {
             classes: None,
             samples_per_class: None,
             fault: Some("hang".into()),
+            max_extra_warmup: 0,
         }
     }
 
@@ -230,10 +260,66 @@ mod tests {
         assert!(!applies(&case("native-ndarray", "ndarray")));
         assert!(!applies(&case("firefox", "tfjs-wasm")));
         assert!(!applies(&case("chromium", "jaxjs-wasm")));
-        let spec = reference_spec(&case("webkit", "flex"));
+        let mut c = case("webkit", "flex");
+        c.max_extra_warmup = 20;
+        let spec = reference_spec(&c);
         assert_eq!(spec.backend, "ndarray");
         assert_eq!(spec.fault, None);
         assert_eq!((spec.seed, spec.warmup, spec.steps), (7, 1, 3));
+        // the reference's warm-up is fixed: a deterministic length, whatever the case's bound
+        assert_eq!(spec.max_extra_warmup, 0);
+    }
+
+    #[test]
+    fn an_extended_warm_up_is_compared_over_the_reference_steps() {
+        use crate::meter::Meter;
+        use crate::record::Status;
+        // The case as a browser would run it, but natively: warm-up extended (1 fixed step,
+        // at most 20 more), measured 3; the reference runs 1 + 3 steps.
+        let mut c = case("node", "ndarray");
+        c.fault = None;
+        c.max_extra_warmup = 20;
+        let mut spec = c.spec();
+        spec.backend = "ndarray".into();
+        let result = wasm_probe::measure::run_native(&spec).unwrap().unwrap();
+        // at least 2 windows of the settle rule: more steps than the reference
+        assert!(result.warmup_ms.len() >= 8, "{}", result.warmup_ms.len());
+        let outcome = Outcome {
+            status: Status::Ok,
+            message: String::new(),
+            result: Some(result.clone()),
+            peak_rss_bytes: None,
+            page: serde_json::Value::Null,
+            engine: "node".into(),
+            engine_version: String::new(),
+        };
+        let (recs, _) = Agreement.records(&c, &CaseInfo::default(), &outcome);
+        let find = |m: &str| recs.iter().find(|r| r.metric == m).unwrap();
+        let agree = find("loss_agreement");
+        assert_eq!(agree.status, Status::Ok, "{}", agree.message);
+        assert_eq!(
+            agree.summary.as_ref().unwrap().median,
+            0.0,
+            "same backend, same steps"
+        );
+        assert!(
+            agree.message.contains("over 4 steps (the first 4 of"),
+            "{}",
+            agree.message
+        );
+        let steps = find("loss_steps_compared");
+        assert_eq!(steps.summary.as_ref().unwrap().median, 4.0);
+        // A target cut short of the reference cannot be compared: a failure, not a pass.
+        let mut short = outcome.clone();
+        short.result.as_mut().unwrap().losses.truncate(3);
+        let (recs, _) = Agreement.records(&c, &CaseInfo::default(), &short);
+        let agree = recs.iter().find(|r| r.metric == "loss_agreement").unwrap();
+        assert_eq!(agree.status, Status::Failed);
+        assert!(
+            agree.message.contains("has 3 step(s), native ndarray 4"),
+            "{}",
+            agree.message
+        );
     }
 
     #[test]

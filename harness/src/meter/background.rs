@@ -138,7 +138,15 @@ impl Meter for Background {
         outcome: &Outcome,
     ) -> (Vec<Record>, Vec<Sample>) {
         match outcome.page.get("background") {
-            Some(p) if p.is_object() => (background_records(info, p), Vec::new()),
+            Some(p) if p.is_object() => {
+                // The page logs the scenario's fixed `warmup`; the probe may have warmed up
+                // longer (the warm-up extension): its own count says where measuring began.
+                let mut p = p.clone();
+                if let Some(r) = &outcome.result {
+                    p["warmup"] = r.warmup_ms.len().into();
+                }
+                (background_records(info, &p), Vec::new())
+            }
             _ => {
                 let why = if outcome.status == Status::Ok {
                     "the page reported no `background` meter (this target has no page)".to_string()

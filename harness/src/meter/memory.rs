@@ -130,6 +130,7 @@ mod tests {
             classes: None,
             samples_per_class: None,
             fault: None,
+            max_extra_warmup: 0,
         }
     }
 

@@ -51,6 +51,7 @@ impl Meter for Throughput {
         }
         let mut recs = vec![
             step_rec,
+            warmup_record(info, case, r),
             Record::measured(info, "throughput", "samples/s", false, &per_s),
             Record::measured(info, "compute", "GFLOP/s", false, &gflops),
             Record::measured(info, "first_step", "ms", true, &[r.first_step_ms]),
@@ -160,6 +161,39 @@ pub fn unsteady(step_ms: &[f64]) -> Option<String> {
     })
 }
 
+/// Where warm-up ended (metric `warmup_steps`): the number of warm-up steps that ran, and in
+/// the message whether the probe's warm-up extension found the step time settled
+/// (`wasm_probe::measure::settled`: the median of the last 4 warm-up steps within 10% of the 4
+/// before), stopped at its bound unsettled (message starting "not settled"), or did not run
+/// (a fixed warm-up: `max_extra_warmup = 0`, `epochs`, `warmup = 0`, a peer library).
+pub fn warmup_record(info: &CaseInfo, case: &Case, r: &wasm_probe::measure::CaseResult) -> Record {
+    use wasm_probe::measure::{SETTLE_WINDOW, settle_medians};
+    let n = r.warmup_ms.len();
+    let extra = n.saturating_sub(case.warmup as usize);
+    let mut rec = Record::measured(info, "warmup_steps", "steps", true, &[n as f64]);
+    let medians = settle_medians(&r.warmup_ms)
+        .map(|(recent, before)| {
+            format!(
+                "median of the last {SETTLE_WINDOW} {recent:.3} ms, of the {SETTLE_WINDOW} before {before:.3} ms"
+            )
+        })
+        .unwrap_or_else(|| "too few steps to compare two windows".into());
+    rec.message = match r.warmup_settled {
+        Some(true) => format!(
+            "settled after {n} warm-up steps ({} fixed + {extra} extra): {medians}",
+            case.warmup
+        ),
+        Some(false) => format!(
+            "not settled: warm-up stopped at its bound after {n} steps ({} fixed + {extra} extra, at most {} extra or {:.0} s); {medians}",
+            case.warmup,
+            case.max_extra_warmup,
+            wasm_probe::measure::MAX_EXTRA_WARMUP_MS / 1e3
+        ),
+        None => format!("fixed: {n} warm-up steps, not extended"),
+    };
+    rec
+}
+
 /// Half-width of the window of calibration times a step is divided by: the median of the
 /// calibrations run after steps i-2..=i+2 (one calibration is a few timer ticks in a browser).
 const CALIB_WINDOW: usize = 2;
@@ -205,6 +239,7 @@ mod tests {
             classes: None,
             samples_per_class: None,
             fault: None,
+            max_extra_warmup: 0,
         }
     }
 
@@ -317,6 +352,58 @@ mod tests {
         assert_eq!(
             samples.iter().filter(|s| s.metric == "step_time").count(),
             5
+        );
+    }
+
+    #[test]
+    fn where_warm_up_ended_is_recorded() {
+        let info = CaseInfo::default();
+        let value = |r: &Record| r.summary.as_ref().unwrap().median;
+        // the extension on: settled, at least two windows of the rule
+        let mut case = gemm("16x1280x100");
+        case.warmup = 2;
+        case.max_extra_warmup = 30;
+        let (recs, samples) = records(&case);
+        let w = recs.iter().find(|r| r.metric == "warmup_steps").unwrap();
+        let n = samples
+            .iter()
+            .filter(|s| s.metric == "step_time" && s.phase == "warmup")
+            .count();
+        assert_eq!(value(w), n as f64, "the record counts the warm-up samples");
+        assert!((8..=32).contains(&n), "{n}");
+        assert!(
+            w.message.starts_with(&format!(
+                "settled after {n} warm-up steps (2 fixed + {} extra)",
+                n - 2
+            )) || w.message.starts_with(&format!(
+                "not settled: warm-up stopped at its bound after {n} steps"
+            )),
+            "{}",
+            w.message
+        );
+        // measured steps stay exactly `steps`
+        let measured = samples
+            .iter()
+            .filter(|s| s.metric == "step_time" && s.phase == "measured")
+            .count();
+        assert_eq!(measured, 4);
+        // the messages, from made-up results
+        let mut r = wasm_probe::measure::run_native(&case.spec())
+            .unwrap()
+            .unwrap();
+        r.warmup_ms = vec![9.0, 3.0, 2.5, 2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0];
+        r.warmup_settled = Some(false);
+        let m = warmup_record(&info, &case, &r).message;
+        assert_eq!(
+            m,
+            "not settled: warm-up stopped at its bound after 10 steps (2 fixed + 8 extra, at most 30 extra or 10 s); median of the last 4 1.000 ms, of the 4 before 2.000 ms"
+        );
+        r.warmup_ms.truncate(2);
+        r.warmup_settled = None;
+        let w = warmup_record(&info, &case, &r);
+        assert_eq!(
+            (value(&w), w.message.as_str()),
+            (2.0, "fixed: 2 warm-up steps, not extended")
         );
     }
 

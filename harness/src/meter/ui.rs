@@ -252,6 +252,7 @@ mod tests {
             classes: None,
             samples_per_class: None,
             fault: None,
+            max_extra_warmup: 0,
         };
         let mut gaps = vec![16.0; 19];
         gaps.push(120.0);

@@ -1121,6 +1121,7 @@ mod tests {
             classes: None,
             samples_per_class: None,
             fault: None,
+            max_extra_warmup: 0,
         };
         let o = bad.run(&case, &mut crate::target::NoWatch);
         assert_eq!(o.status, Status::Failed);
