@@ -241,3 +241,90 @@ fn report_of_a_real_run_renders_offline_in_chromium() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Where the findings table of `page` lies on a 1280×800 first screen of headless Chromium:
+/// (bottom, right, innerHeight, innerWidth) in CSS pixels; also saves a screenshot as `shot`.
+fn findings_box(page: &Path, scratch: &Path, shot: &Path) -> [f64; 4] {
+    let html = std::fs::read_to_string(page).unwrap();
+    let probe = "<script>window.addEventListener('load', () => { \
+        const t = document.querySelector('#findings table'); \
+        const r = t ? t.getBoundingClientRect() : {bottom: -1, right: -1}; \
+        document.title = 'box ' + [r.bottom, r.right, innerHeight, innerWidth].join(' '); });\
+        </script>";
+    let copy = scratch.join("measured.html");
+    std::fs::write(
+        &copy,
+        html.replacen("</body>", &format!("{probe}</body>"), 1),
+    )
+    .unwrap();
+    let run = |extra: &[String]| {
+        let out = Command::new(CHROMIUM)
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--hide-scrollbars",
+                "--window-size=1280,800",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                scratch.join("profile").display()
+            ))
+            .args(extra)
+            .output()
+            .expect("cannot start headless Chromium");
+        assert!(out.status.success(), "chromium: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let dom = run(&["--dump-dom".into(), format!("file://{}", copy.display())]);
+    run(&[
+        format!("--screenshot={}", shot.display()),
+        format!("file://{}", page.display()),
+    ]);
+    let title = dom
+        .split_once("<title>box ")
+        .and_then(|(_, t)| t.split_once("</title>"))
+        .map(|(t, _)| t.to_string())
+        .unwrap_or_else(|| panic!("the measuring script did not run: {dom}"));
+    let v: Vec<f64> = title.split(' ').map(|x| x.parse().unwrap()).collect();
+    [v[0], v[1], v[2], v[3]]
+}
+
+/// The committed sample report's first screen (1280×800) holds its whole findings table; a
+/// screenshot of it is left in the test's directory.
+#[test]
+fn sample_report_first_screen_holds_the_findings() {
+    let dir = temp_dir("first-screen");
+    let page = common::repo().join("reports/sample/index.html");
+    let shot = dir.join("first-screen.png");
+    let [bottom, right, height, width] = findings_box(&page, &dir, &shot);
+    eprintln!(
+        "findings table ends at {bottom} px of {height}, {right} px of {width}; screenshot {}",
+        shot.display()
+    );
+    assert!(bottom > 0.0, "no findings table in {}", page.display());
+    assert!(
+        bottom <= height && right <= width,
+        "findings table at ({right}, {bottom}) of {width}×{height}"
+    );
+    assert!(
+        std::fs::metadata(&shot)
+            .map(|m| m.len() > 1000)
+            .unwrap_or(false),
+        "no screenshot"
+    );
+    // the check can fail: with a screenful of text above it, the table is off the first screen
+    let html = std::fs::read_to_string(&page).unwrap();
+    let pushed = dir.join("pushed.html");
+    std::fs::write(
+        &pushed,
+        html.replacen("<h1>", &format!("<p>{}</p><h1>", "filler ".repeat(3000)), 1),
+    )
+    .unwrap();
+    let [bottom, _, height, _] = findings_box(&pushed, &dir, &dir.join("pushed.png"));
+    assert!(
+        bottom > height,
+        "the filler did not push the table down ({bottom} of {height})"
+    );
+}

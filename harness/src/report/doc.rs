@@ -28,6 +28,9 @@ pub(crate) enum Block {
 pub(crate) struct Table {
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// Every cell wraps to the page's width (a table meant to be read at a glance); otherwise
+    /// short cells stay on one line and the table scrolls.
+    pub wrap: bool,
 }
 
 impl Table {
@@ -35,6 +38,7 @@ impl Table {
         Table {
             header: header.iter().map(|h| h.as_ref().to_string()).collect(),
             rows: Vec::new(),
+            wrap: false,
         }
     }
 

@@ -16,18 +16,53 @@ fn push(row: &mut Row, engine: &str, cell: String) {
     row.1.entry(engine.to_string()).or_default().push(cell);
 }
 
-/// `491520 samples; stopped by oom at 540672 samples` from a ceiling record's message (the
-/// cause after the next ": " is left to the memory section).
+/// `491520 samples; oom at 540672` from a ceiling record's message `largest that trained: 491520
+/// samples; stopped by oom at 540672 samples: <cause>` (the cause is left to the memory section),
+/// and `300m; none failed up to the search's bound` when nothing failed.
 fn ceiling_cell(message: &str) -> String {
     let m = message
         .strip_prefix("largest that trained: ")
         .unwrap_or(message);
-    match m.find("stopped by") {
-        Some(at) => match m[at..].find(": ") {
-            Some(colon) => m[..at + colon].to_string(),
-            None => m.to_string(),
-        },
-        None => m.to_string(),
+    let (largest, rest) = m.split_once("; ").unwrap_or((m, ""));
+    // `300m (300090250 parameters)` -> `300m`
+    let largest = match largest.split_once(" (") {
+        Some((size, p)) if p.ends_with(" parameters)") => size,
+        _ => largest,
+    };
+    let rest = match rest.find("stopped by ") {
+        Some(at) => {
+            let r = &rest[at + "stopped by ".len()..];
+            let r = r.split_once(": ").map(|(a, _)| a).unwrap_or(r);
+            r.strip_suffix(" samples").unwrap_or(r).to_string()
+        }
+        None if rest.starts_with("no failure within the search bounds") => {
+            "none failed up to the search's bound".into()
+        }
+        None => rest.to_string(),
+    };
+    if rest.is_empty() {
+        largest.to_string()
+    } else {
+        format!("{largest}; {rest}")
+    }
+}
+
+/// A run as the findings name it: its scenario's name where no other run has the same one, else
+/// its run id.
+fn short_name(runs: &[Run], run_id: &str) -> String {
+    let Some(run) = runs.iter().find(|r| r.manifest.run_id == run_id) else {
+        return run_id.to_string();
+    };
+    let scenario = &run.manifest.scenario;
+    if runs
+        .iter()
+        .filter(|r| &r.manifest.scenario == scenario)
+        .count()
+        == 1
+    {
+        scenario.clone()
+    } else {
+        run_id.to_string()
     }
 }
 
@@ -45,7 +80,7 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
         for ctx in contexts {
             let mut row: Row = (
                 format!(
-                    "training gap to native ({PROBE}, {ctx}; step time / native's, geometric mean over {})",
+                    "gap to native, {ctx} (the probe, {PROBE}; geometric mean over {})",
                     g.cases.join(", ")
                 ),
                 BTreeMap::new(),
@@ -55,7 +90,7 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
                     let run = if run.is_empty() {
                         String::new()
                     } else {
-                        format!(" ({run})")
+                        format!(" ({})", short_name(runs, run))
                     };
                     push(&mut row, engine, format!("{geo:.2}×{run}"));
                 }
@@ -68,11 +103,11 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
     for (metric, label) in [
         (
             "ceiling_model_params",
-            "largest model that trained (mlp, under the memory cap)",
+            "largest MLP that trained (under the memory cap)",
         ),
         (
             "ceiling_samples",
-            "most training samples held (tm-image, under the memory cap)",
+            "most tm-image samples held (under the memory cap)",
         ),
     ] {
         let mut row: Row = (label.into(), BTreeMap::new());
@@ -97,14 +132,10 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
 
     // UI stalls and background tabs, per context.
     for (metric, label, unit) in [
-        (
-            "frame_gap_max",
-            "longest frame gap while training, per context",
-            " ms",
-        ),
+        ("frame_gap_max", "longest frame gap while training", " ms"),
         (
             "background_ratio",
-            "throughput in a background tab / foreground, per context",
+            "background tab throughput / foreground",
             "×",
         ),
     ] {
@@ -126,11 +157,8 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
             cells.sort();
         }
         if multi && !from.is_empty() {
-            row.0 = format!(
-                "{} ({})",
-                row.0,
-                from.into_iter().collect::<Vec<_>>().join(", ")
-            );
+            let names: Vec<String> = from.into_iter().map(|r| short_name(runs, r)).collect();
+            row.0 = format!("{} (run {})", row.0, names.join(", "));
         }
         rows.push(row);
     }
@@ -147,6 +175,7 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
     let mut header = vec!["".to_string()];
     header.extend(engines.iter().map(|e| e.to_string()));
     let mut t = Table::new(&header);
+    t.wrap = true;
     for (label, cells) in &rows {
         let mut row = vec![label.clone()];
         row.extend(engines.iter().map(|e| {
@@ -158,9 +187,9 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
         t.push(row);
     }
     s.para(
-        "What these runs measured, per engine; each row's section below gives the intervals, the \
-         cases and how they were measured. A gap of 2.00× means training takes twice as long per \
-         step as the same code natively.",
+        "What these runs measured, per engine (a run named by its scenario); the sections below \
+         give the intervals, the cases and how each was measured. A gap of 2.00× means a training \
+         step takes twice as long as the same code's natively.",
     );
     s.table(t);
     s
@@ -176,13 +205,19 @@ mod tests {
             ceiling_cell(
                 "largest that trained: 491520 samples; stopped by oom at 540672 samples: RuntimeError: unreachable"
             ),
-            "491520 samples; stopped by oom at 540672 samples"
+            "491520 samples; oom at 540672"
         );
         assert_eq!(
             ceiling_cell(
                 "largest that trained: 300m (300090250 parameters); no failure within the search bounds (8 trials)"
             ),
-            "300m (300090250 parameters); no failure within the search bounds (8 trials)"
+            "300m; none failed up to the search's bound"
+        );
+        assert_eq!(
+            ceiling_cell(
+                "largest that trained: 100m (100586770 parameters); stopped by oom at 300m: over the memory cap"
+            ),
+            "100m; oom at 300m"
         );
     }
 }

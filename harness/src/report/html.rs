@@ -28,6 +28,7 @@ table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; fo
 th, td { border: 1px solid #d4d4d4; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; }
 .note { color: #666; font-style: italic; } td { white-space: nowrap; } td.wrap { white-space: normal; min-width: 20rem; }
+td.free { white-space: normal; }
 .scroll { overflow-x: auto; }
 figure { margin: 1rem 0; } figcaption { font-size: 0.9rem; color: #444; }
 svg { max-width: 100%; height: auto; }
@@ -55,7 +56,9 @@ pub(crate) fn table(t: &Table) -> String {
         out.push_str("<tr>");
         for cell in row {
             // short cells (figures, names) stay on one line; long ones (messages) wrap
-            if cell.chars().count() <= 48 {
+            if t.wrap {
+                let _ = write!(out, "<td class=\"free\">{}</td>", escape(cell));
+            } else if cell.chars().count() <= 48 {
                 let _ = write!(out, "<td>{}</td>", escape(cell));
             } else {
                 let _ = write!(out, "<td class=\"wrap\">{}</td>", escape(cell));
@@ -81,17 +84,21 @@ pub(crate) fn render(doc: &Doc) -> String {
     for line in &doc.intro {
         let _ = writeln!(body, "<p>{}</p>", escape(line));
     }
-    body.push_str("<nav><ul>\n");
+    let mut nav = String::from("<nav><ul>\n");
     for s in &doc.sections {
         let _ = writeln!(
-            body,
+            nav,
             "<li><a href=\"#{}\">{}</a></li>",
             escape(&s.id),
             escape(&s.title)
         );
     }
-    body.push_str("</ul></nav>\n");
-    for s in &doc.sections {
+    nav.push_str("</ul></nav>\n");
+    // The first section (the findings) stands first on the screen; the contents follow it.
+    for (i, s) in doc.sections.iter().enumerate() {
+        if i == 1 {
+            body.push_str(&nav);
+        }
         let _ = writeln!(
             body,
             "<section id=\"{}\">\n<h2>{}</h2>",
@@ -119,6 +126,9 @@ pub(crate) fn render(doc: &Doc) -> String {
             }
         }
         body.push_str("</section>\n");
+    }
+    if doc.sections.len() < 2 {
+        body.push_str(&nav);
     }
     page(&doc.title, &body)
 }

@@ -319,7 +319,20 @@ pub(crate) fn of_metric(
 
 fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
     let multi = runs.len() > 1;
-    let mut intro = vec![format!(
+    // The findings come first; how to read the figures and which runs they are from follow.
+    let intro = vec![format!(
+        "{} run(s) on {}; the findings first, then how to read the figures, the environment \
+         and every measurement.",
+        runs.len(),
+        runs.iter()
+            .map(|r| format!("{} ({} cores)", r.manifest.host_cpu, r.manifest.cores))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ")
+    )];
+    let mut reading = Section::new("reading", "Reading the figures");
+    reading.para(format!(
         "Runs: {}.",
         runs.iter()
             .map(|r| format!(
@@ -328,18 +341,17 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
             ))
             .collect::<Vec<_>>()
             .join("; ")
-    )];
-    intro.push(
+    ));
+    reading.para(
         "Figures are medians with the 95% bootstrap CI of the median in brackets and the number of \
          steps n. A case run several times is shown as the median of its repetitions' medians with \
          the distribution-free interval of those medians (order statistics; n = repetitions): \
          fewer than 6 repetitions cannot reach 95%, and the interval then says the coverage it \
          has (\"87.5% only\" for 4). Gap ratios above 1 mean slower than native, and are only \
-         taken against a native case of the same run over the same steps."
-            .into(),
+         taken against a native case of the same run over the same steps.",
     );
     let (gap_section, geos) = gap::section(runs, twins, multi);
-    let mut sections = vec![findings::section(runs, &geos), environment(runs)];
+    let mut sections = vec![findings::section(runs, &geos), reading, environment(runs)];
     sections.push(rate_chart(
         runs,
         multi,

@@ -614,7 +614,7 @@ fn report_opens_with_the_findings_table() {
     assert_eq!(first, "## Findings", "{md}");
     let row = md
         .lines()
-        .find(|l| l.starts_with("| training gap to native (ndarray-simd, main;"))
+        .find(|l| l.starts_with("| gap to native, main (the probe, ndarray-simd;"))
         .unwrap_or_else(|| panic!("no gap row: {md}"));
     // chromium and firefox share mlp/small only: 2.00× and 2.50×, in the engines' columns
     let header = md.lines().find(|l| l.starts_with("|  | ")).unwrap();
