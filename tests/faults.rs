@@ -575,7 +575,8 @@ fn wasm_panic_message_reaches_the_record_in_firefox() {
 }
 
 /// Allocation until the memory cap: the probe grows its memory by 1.5 GiB under a 1 GiB cap;
-/// the watchdog kills the browser (the kernel's OOM killer never sees it) and says so.
+/// the browser's cgroup (where one is writable; else the PSS watchdog) ends it, never the
+/// machine's OOM killer, and the record says so.
 fn over_the_cap(engine: &str) {
     injected_with(
         engine,

@@ -3,7 +3,16 @@
 //! cgroup of its own, created under ours, limited to the cap. Past the cap the kernel's OOM killer
 //! acts inside that cgroup only (never machine-wide), and the case is recorded `oom` from the
 //! cgroup's own OOM-kill counter. Ending the case is killing every task of the cgroup, then
-//! removing it. Elsewhere the PSS watchdog (`meter/cap.rs`) is the cap.
+//! removing it.
+//!
+//! A local browser gets one too (`target/browser.rs`): its WebDriver server is started inside it,
+//! so the browser and every process it starts are born there; the session outlives a case, so the
+//! limit is set to each case's cap before it runs (`set_limit`), its peak reset, and its OOM-kill
+//! count compared after it. The driver's few MiB count against the cap; Xvfb (WebKit's display)
+//! is started outside it. Closing the target kills the cgroup's tasks and removes it.
+//!
+//! Elsewhere (no writable controller, `GAPBENCH_NO_CGROUP=1`, a remote WebDriver endpoint) the
+//! PSS watchdog (`meter/cap.rs`) is the cap.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,7 +65,7 @@ pub fn parent() -> Option<&'static Parent> {
 pub fn mechanism() -> String {
     match parent() {
         Some(p) => format!(
-            "{} (a cgroup per case process under {}) for native, Node and Keras cases; PSS watchdog for browsers",
+            "{} (under {}: a cgroup per case process for native, Node and Keras cases; one per local browser, its WebDriver server included, set to each case's cap); PSS watchdog for remote browsers",
             p.version.limit_file(),
             p.dir.display()
         ),
@@ -248,6 +257,43 @@ impl CaseCgroup {
 
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// Change the limit (None: no limit), for a cgroup that outlives one case (a browser's). Fails
+    /// when the cgroup already holds more than the new limit and the kernel cannot reclaim it.
+    pub fn set_limit(&mut self, limit: Option<u64>) -> Result<(), String> {
+        let set = |file: &str, value: &str| {
+            write(&self.dir.join(file), value).map_err(|e| format!("{file}: {e}"))
+        };
+        match self.version {
+            Version::V1 => {
+                let value = limit.map_or("-1".to_string(), |l| l.to_string());
+                // memory.memsw.limit_in_bytes may never be below memory.limit_in_bytes: raise it
+                // first, lower it last.
+                let memsw = self.dir.join("memory.memsw.limit_in_bytes").exists();
+                let raising = limit.is_none_or(|l| l >= self.limit);
+                if memsw && raising {
+                    let _ = set("memory.memsw.limit_in_bytes", &value);
+                }
+                set("memory.limit_in_bytes", &value)?;
+                if memsw && !raising {
+                    let _ = set("memory.memsw.limit_in_bytes", &value);
+                }
+            }
+            Version::V2 => {
+                let value = limit.map_or("max".to_string(), |l| l.to_string());
+                set("memory.max", &value)?;
+            }
+        }
+        self.limit = limit.unwrap_or(u64::MAX);
+        Ok(())
+    }
+
+    /// Start `peak` afresh (v1 `memory.max_usage_in_bytes`); false where it cannot be (v2's
+    /// `memory.peak` is the cgroup's lifetime peak).
+    pub fn reset_peak(&self) -> bool {
+        self.version == Version::V1
+            && write(&self.dir.join("memory.max_usage_in_bytes"), "0").is_ok()
     }
 
     pub fn limit(&self) -> u64 {

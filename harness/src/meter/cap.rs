@@ -1,7 +1,9 @@
 //! The memory cap: a watchdog thread that samples the proportional memory (PSS) of a case's whole
 //! process tree (a native or Node child, or every process of a browser) and kills the tree when it
 //! passes the cap, so the kernel's OOM killer is never reached. It runs for every case (the runner
-//! hooks it in through `Meters`), and its samples feed the `memory` meter.
+//! hooks it in through `Meters`), and its samples feed the `memory` meter. Where the case runs in
+//! a cgroup limited to the cap (`cgroup.rs`: native, Node and Keras case processes, local
+//! browsers) the cgroup is the cap and the watchdog only samples; it kills where there is none.
 //!
 //! Sampling: every 100 ms while the tree is below half the cap, every 25 ms above it (Firefox grows
 //! a memory64 buffer by copying it, so memory can double between two samples). The process list is
@@ -67,6 +69,8 @@ pub enum Via {
     Pss,
     /// The kernel's OOM killer inside the case's own cgroup, limited to the cap.
     Cgroup(crate::cgroup::Version),
+    /// The kernel's OOM killer inside the browser's cgroup, limited to the case's cap.
+    BrowserCgroup(crate::cgroup::Version),
 }
 
 /// Why a case was killed at the memory cap.
@@ -88,6 +92,12 @@ impl Trip {
             ),
             Via::Cgroup(v) => format!(
                 "over the memory cap of {:.0} MiB (the kernel's OOM killer ended it in the case's own cgroup, {}; peak {:.0} MiB)",
+                self.cap_bytes as f64 / MIB,
+                v.limit_file(),
+                self.pss_bytes as f64 / MIB
+            ),
+            Via::BrowserCgroup(v) => format!(
+                "over the memory cap of {:.0} MiB (the kernel's OOM killer ended a browser process in the browser's own cgroup, {}; peak {:.0} MiB)",
                 self.cap_bytes as f64 / MIB,
                 v.limit_file(),
                 self.pss_bytes as f64 / MIB

@@ -2,6 +2,17 @@
 //! over WebDriver (fantoccini). One driver per target, one browser session at a time, a fresh
 //! navigation per case. A crash, a hang or a timeout is a measurement: it is recorded, the session
 //! is thrown away (its processes killed) and the next case gets a new one.
+//!
+//! The memory cap: where a cgroup memory controller is writable (`cgroup.rs`), a local browser
+//! lives in a memory cgroup of its own. The WebDriver server is started inside it, so the browser
+//! and every process it starts are born there (moving them in later would leave what they
+//! allocated first outside, and a v1 cgroup does not take charges along); the driver's few MiB
+//! count against the cap. Xvfb is started outside it: the display is not the case's. Before each
+//! case the limit is set to that case's cap, the peak reset and the OOM-kill count noted; if the
+//! count rose when the case ends, the kernel's OOM killer ended a browser process inside the
+//! cgroup (never machine-wide): the case is `oom`, and the session is thrown away so the next
+//! case gets a fresh browser. Closing the target kills every task of the cgroup and removes it.
+//! Elsewhere, and for a remote endpoint, the PSS watchdog (`meter/cap.rs`) is the cap.
 
 #[path = "driver.rs"]
 mod driver;
@@ -9,6 +20,7 @@ mod driver;
 mod pagepoll;
 
 use super::{CaseWatch, Outcome, Processes, Reply, Target};
+use crate::cgroup::CaseCgroup;
 use crate::plan::Case;
 use crate::record::Status;
 use crate::server::ProbeServer;
@@ -198,6 +210,8 @@ fn find_installed(engine: Engine) -> Result<Binaries, String> {
 struct Driver {
     proc: Spawned,
     port: u16,
+    /// Started inside the browser's cgroup (so is every browser process it starts).
+    in_cgroup: bool,
 }
 
 /// An open browser session.
@@ -241,6 +255,10 @@ pub struct BrowserTarget {
     /// When set, no case of this target can run here: each gets this status and message.
     blocked: Option<(Status, String)>,
     failed_starts: u32,
+    /// The local browser's memory cgroup (with its driver), made at the first case with a cap.
+    cgroup: Option<CaseCgroup>,
+    /// Making or joining the cgroup failed once: the watchdog caps this target's cases.
+    cgroup_failed: bool,
     version: String,
     /// `GAPBENCH_BROWSER_TAG` value for every process this target starts.
     tag: String,
@@ -270,6 +288,8 @@ impl BrowserTarget {
             next_profile: 0,
             blocked: None,
             failed_starts: 0,
+            cgroup: None,
+            cgroup_failed: false,
             version: String::new(),
             tag,
             extra_builds: Default::default(),
@@ -423,9 +443,29 @@ impl BrowserTarget {
             }
         }
         cmd.env(TAG_VAR, &self.tag);
+        // The driver joins the browser's cgroup between fork and exec: the browser it starts, and
+        // all that browser's processes, are born inside.
+        let in_cgroup = match &self.cgroup {
+            Some(cg) => match cg.join_on_exec(&mut cmd) {
+                Ok(()) => true,
+                Err(e) => {
+                    eprintln!(
+                        "warning: {e}; the memory watchdog caps the {} cases",
+                        self.name
+                    );
+                    self.cgroup_failed = true;
+                    false
+                }
+            },
+            None => false,
+        };
         let mut proc = Spawned::start(cmd, engine.driver_name(), &self.log_path("driver"))?;
         driver::wait_for_status(port, DRIVER_START_TIMEOUT, &mut proc)?;
-        self.driver = Some(Driver { proc, port });
+        self.driver = Some(Driver {
+            proc,
+            port,
+            in_cgroup,
+        });
         Ok(())
     }
 
@@ -454,9 +494,87 @@ impl BrowserTarget {
             .map(|x| vec![x.pid()])
             .unwrap_or_default();
         driver::kill_matching(&[&self.profile_prefix()], Some(&self.tag_entry()), &keep);
+        // Without its driver, whatever is left in the browser's cgroup is the browser's.
+        if let Some(cg) = &self.cgroup {
+            cg.kill_all();
+        }
         if let Some(p) = self.driver_profile.take() {
             let _ = std::fs::remove_dir_all(p);
         }
+    }
+
+    /// Ready the browser's cgroup for a case under `cap`: made at the first case with a cap (a
+    /// driver already running outside it is restarted inside), its limit set to `cap`, its peak
+    /// reset. The cgroup's OOM-kill count before the case, or None where the watchdog caps the
+    /// case (no cap, a remote endpoint, no writable controller, or the cgroup failed).
+    fn prepare_cgroup(&mut self, cap: Option<u64>) -> Option<u64> {
+        if self.remote.is_some() {
+            return None;
+        }
+        let Some(cap) = cap else {
+            // A case without a cap: lift the limit an earlier case set.
+            if let Some(cg) = &mut self.cgroup
+                && let Err(e) = cg.set_limit(None)
+            {
+                eprintln!("warning: cannot lift the limit of the browser's cgroup ({e})");
+            }
+            return None;
+        };
+        if self.cgroup_failed || crate::cgroup::parent().is_none() {
+            return None;
+        }
+        if self.cgroup.is_none() {
+            match CaseCgroup::create(cap) {
+                Ok(cg) => {
+                    if self.driver.is_some() {
+                        self.drop_session();
+                        self.stop_driver();
+                    }
+                    self.cgroup = Some(cg);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "warning: cannot make a cgroup for the {} browser ({e}); the memory watchdog caps its cases",
+                        self.name
+                    );
+                    self.cgroup_failed = true;
+                    return None;
+                }
+            }
+        }
+        let set = self.cgroup.as_mut()?.set_limit(Some(cap));
+        if set.is_err() {
+            // The browser holds more than this case's cap already (an earlier case had a larger
+            // one): a fresh browser, under the new limit.
+            self.drop_session();
+            if let Err(e) = self.cgroup.as_mut()?.set_limit(Some(cap)) {
+                eprintln!(
+                    "warning: cannot set the limit of the browser's cgroup ({e}); the memory watchdog caps this case"
+                );
+                return None;
+            }
+        }
+        let cg = self.cgroup.as_ref()?;
+        cg.reset_peak();
+        Some(cg.oom_kills())
+    }
+
+    /// Whether the kernel's OOM killer ended a process in the browser's cgroup since its count was
+    /// `before`; if so the case is recorded as ended by the cap.
+    fn cgroup_ended(&self, before: Option<u64>, watch: &mut dyn CaseWatch) -> bool {
+        let (Some(before), Some(cg)) = (before, &self.cgroup) else {
+            return false;
+        };
+        if cg.oom_kills() <= before {
+            return false;
+        }
+        let limit = cg.limit();
+        watch.capped(crate::meter::cap::Trip {
+            cap_bytes: limit,
+            pss_bytes: cg.peak().unwrap_or(limit).min(limit),
+            via: crate::meter::cap::Via::BrowserCgroup(cg.version()),
+        });
+        true
     }
 
     fn capabilities(&self, profile: Option<&Path>) -> Capabilities {
@@ -622,6 +740,22 @@ impl BrowserTarget {
             let profile = session.profile.as_ref().map(|p| p.display().to_string());
             let needles: Vec<&str> = profile.iter().map(String::as_str).collect();
             driver::kill_matching(&needles, Some(&self.tag_entry()), &keep);
+            // And anything in the browser's cgroup but its driver (a process whose environment
+            // no longer shows the tag).
+            if let Some(cg) = &self.cgroup {
+                for _ in 0..10 {
+                    let left: Vec<u32> = cg
+                        .pids()
+                        .into_iter()
+                        .filter(|p| !keep.contains(p))
+                        .collect();
+                    if left.is_empty() {
+                        break;
+                    }
+                    crate::proc::kill_or_warn(&left);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
         }
         if let Some(p) = session.profile {
             let _ = std::fs::remove_dir_all(p);
@@ -636,6 +770,8 @@ impl BrowserTarget {
     fn shutdown(&mut self) {
         self.drop_session();
         self.stop_driver();
+        // Its tasks killed, the cgroup removed.
+        self.cgroup = None;
         self.xvfb = None;
         if self.engine.is_some()
             && self.remote.is_none()
@@ -693,10 +829,15 @@ impl Target for BrowserTarget {
         if let Err(message) = self.ensure_build(case) {
             return self.outcome(Status::Failed, message);
         }
+        let oom_before = self.prepare_cgroup(watch.memory_cap());
         if self.session.is_none() {
             match self.open_session() {
                 Ok(()) => self.failed_starts = 0,
                 Err(message) => {
+                    // A browser that cannot start under the cap is ended by it.
+                    if self.cgroup_ended(oom_before, watch) {
+                        return self.outcome(Status::Oom, message);
+                    }
                     self.failed_starts += 1;
                     if self.failed_starts >= MAX_FAILED_STARTS {
                         let why = format!(
@@ -725,6 +866,13 @@ impl Target for BrowserTarget {
             .into_iter()
             .collect();
         exclude.extend(self.xvfb.as_ref().map(|x| x.pid()));
+        // The browser's cgroup is the cap when the driver (so the browser) runs inside it; the
+        // watchdog then only samples.
+        let in_cgroup = self.driver.as_ref().is_some_and(|d| d.in_cgroup);
+        let oom_before = oom_before.filter(|_| in_cgroup);
+        if oom_before.is_some() {
+            watch.cap_by_cgroup();
+        }
         // A remote browser has no process here to watch.
         watch.started(&match self.remote {
             Some(_) => Processes::Pids(Vec::new()),
@@ -746,8 +894,16 @@ impl Target for BrowserTarget {
         };
         watch.finished();
         drop(client);
+        // Ended by the cap in the browser's cgroup: `oom` (the verdict prefers the trip), and a
+        // fresh browser for the next case, whatever the killed process left working.
+        let capped = self.cgroup_ended(oom_before, watch);
         match result {
-            Ok(reply) => crate::meter::page::outcome(case, reply, &self.name, &self.version),
+            Ok(reply) => {
+                if capped {
+                    self.drop_session();
+                }
+                crate::meter::page::outcome(case, reply, &self.name, &self.version)
+            }
             Err(mut f) => {
                 // A dead WebDriver server: say so (the next case starts a new one).
                 if let Some(d) = self.driver.as_mut()
@@ -764,7 +920,7 @@ impl Target for BrowserTarget {
                         reset: true,
                     };
                 }
-                if f.reset {
+                if f.reset || capped {
                     self.drop_session();
                 }
                 self.outcome(f.status, f.message)
