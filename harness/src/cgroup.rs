@@ -437,6 +437,44 @@ mod tests {
         assert!(!dir.exists());
     }
 
+    /// A browser's cgroup outlives a case: its limit is set per case (lowered, raised, lifted)
+    /// and its peak restarts. Without a writable controller there is no cgroup to make, and the
+    /// error says so (the watchdog caps then).
+    #[test]
+    fn the_limit_is_set_per_case_and_the_peak_restarts() {
+        if parent().is_none() {
+            let e = CaseCgroup::create(256 << 20).unwrap_err();
+            assert!(e.contains("no writable cgroup memory controller"), "{e}");
+            return;
+        }
+        let mut cg = CaseCgroup::create(512 << 20).unwrap();
+        let file = match cg.version() {
+            Version::V1 => "memory.limit_in_bytes",
+            Version::V2 => "memory.max",
+        };
+        let path = cg.dir().join(file);
+        let limit = || std::fs::read_to_string(&path).unwrap();
+        assert_eq!(limit().trim(), (512u64 << 20).to_string());
+        cg.set_limit(Some(128 << 20)).unwrap();
+        assert_eq!(limit().trim(), (128u64 << 20).to_string());
+        assert_eq!(cg.limit(), 128 << 20);
+        cg.set_limit(Some(1 << 30)).unwrap();
+        assert_eq!(limit().trim(), (1u64 << 30).to_string());
+        cg.set_limit(None).unwrap();
+        let lifted = limit();
+        assert!(
+            lifted.trim() == "max" || lifted.trim().parse::<u64>().unwrap() > 1 << 40,
+            "{lifted}"
+        );
+        if cg.version() == Version::V1 {
+            assert!(cg.reset_peak());
+            assert_eq!(cg.peak(), Some(0));
+        }
+        let dir = cg.dir().to_path_buf();
+        drop(cg);
+        assert!(!dir.exists());
+    }
+
     #[test]
     fn stale_cgroups_of_a_dead_gapbench_are_removed() {
         let Some(p) = parent() else {
