@@ -331,39 +331,56 @@ fn after_sigkill_mid_browser_case_the_next_run_leaves_nothing_of_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Resident memory of this process, bytes.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        * 1024
+/// `VmRSS` (now) and `VmHWM` (the peak so far) of process `pid`, bytes.
+fn rss_and_peak(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// 1,000 concurrent slow clients on loopback: half ask for a 4 MiB file and never read, half
-/// trickle their request headers. The server (running in this process, as in gapbench) streams
-/// files and serves a bounded number of connections, so this process stays under 100 MB; the
-/// timeouts close the slow connections, and afterwards a normal request is answered at once.
+/// 1,000 concurrent slow clients on loopback against gapbench's probe server, in a gapbench
+/// process of its own (`gapbench serve`, the server `gapbench run` starts for browsers): half ask
+/// for a 4 MiB file and never read, half trickle their request headers. The server streams files
+/// and serves a bounded number of connections, so that process's peak RSS (VmHWM) stays under
+/// 100 MB; the timeouts close the slow connections, and afterwards a normal request is answered
+/// at once.
 #[test]
 fn a_thousand_slow_connections_keep_the_probe_server_small() {
-    use harness::server::{Limits, ProbeServer};
-    use std::net::{IpAddr, Ipv4Addr, TcpStream};
+    use std::io::BufRead;
+    use std::net::{SocketAddr, TcpStream};
     let dir = temp_dir("slow-clients");
     let data: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
     std::fs::write(dir.join("big.bin"), &data).unwrap();
     std::fs::write(dir.join("index.html"), "<p>probe</p>").unwrap();
     drop(data);
-    let limits = Limits {
-        header_timeout: Duration::from_secs(3),
-        io_timeout: Duration::from_secs(3),
-        ..Limits::default()
-    };
-    let server = ProbeServer::start_with(&dir, IpAddr::V4(Ipv4Addr::LOCALHOST), 0, limits).unwrap();
-    let addr = server.addr();
-    let before = rss_bytes();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["serve", "--timeout-s", "3"])
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("serving http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("gapbench serve printed {line:?}"))
+        .parse()
+        .unwrap();
+    let (before, _) = rss_and_peak(pid);
     let t0 = Instant::now();
     let mut clients: Vec<TcpStream> = Vec::new();
     let mut failed_connects = 0;
@@ -382,8 +399,8 @@ fn a_thousand_slow_connections_keep_the_probe_server_small() {
             Err(_) => failed_connects += 1,
         }
     }
-    let mut peak = rss_bytes();
-    // Keep them open (trickling) for a while; sample our memory.
+    let connected_in = t0.elapsed();
+    // Keep them open (trickling) for a while.
     let hold = Instant::now();
     while hold.elapsed() < Duration::from_secs(8) {
         for (i, s) in clients.iter_mut().enumerate() {
@@ -391,13 +408,14 @@ fn a_thousand_slow_connections_keep_the_probe_server_small() {
                 let _ = s.write_all(b"s");
             }
         }
-        peak = peak.max(rss_bytes());
         std::thread::sleep(Duration::from_millis(500));
     }
+    let (_, peak) = rss_and_peak(pid);
     eprintln!(
-        "{} connected ({failed_connects} refused or timed out) in {:?}; RSS {} MiB before, peak {} MiB",
+        "{} connected ({failed_connects} refused or timed out) in {:?}; gapbench serve RSS {} MiB \
+         before, peak (VmHWM) {} MiB",
         clients.len(),
-        t0.elapsed(),
+        connected_in,
         before >> 20,
         peak >> 20
     );
@@ -441,7 +459,10 @@ fn a_thousand_slow_connections_keep_the_probe_server_small() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.ends_with("<p>probe</p>"), "{reply}");
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
-    drop(server);
+    // Closing its stdin ends `gapbench serve`.
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "gapbench serve: {status}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

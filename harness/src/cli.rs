@@ -168,6 +168,15 @@ pub enum Command {
     /// Run one case natively and print its result as JSON (used by gapbench itself)
     #[command(hide = true)]
     NativeCase,
+    /// Serve DIR over HTTP on loopback with the probe server browsers fetch the probe from, until
+    /// stdin closes; prints `serving http://ADDR/` (for testing the server as gapbench runs it)
+    #[command(hide = true)]
+    Serve {
+        dir: PathBuf,
+        /// A request's headers, and every read or write, must complete within this
+        #[arg(long, default_value_t = 30)]
+        timeout_s: u64,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
@@ -278,6 +287,7 @@ pub fn main(cli: Cli) -> i32 {
             Ok(())
         }
         Command::NativeCase => return crate::target::native_case_main(),
+        Command::Serve { dir, timeout_s } => serve(&dir, timeout_s),
         Command::Report { runs, name, out } => {
             let name = name.unwrap_or_else(|| {
                 runs[0]
@@ -487,6 +497,29 @@ pub fn main(cli: Cli) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// `gapbench serve`: the probe server on an ephemeral loopback port until stdin reaches its end.
+fn serve(dir: &std::path::Path, timeout_s: u64) -> Result<(), Error> {
+    use std::io::Read;
+    let t = std::time::Duration::from_secs(timeout_s.clamp(1, 3600));
+    let limits = crate::server::Limits {
+        header_timeout: t,
+        io_timeout: t,
+        ..crate::server::Limits::default()
+    };
+    if !dir.is_dir() {
+        return Err(Error::Input(format!("{}: not a directory", dir.display())));
+    }
+    let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    let server = crate::server::ProbeServer::start_with(dir, loopback, 0, limits)
+        .map_err(|e| Error::Input(format!("{}: cannot serve: {e}", dir.display())))?;
+    println!("serving http://{}/", server.addr());
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    drop(server);
+    Ok(())
 }
 
 /// The last lines of a run: the gap per engine (as the report computes it) and the command that
