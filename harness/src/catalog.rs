@@ -1,8 +1,8 @@
 //! What this build can run: workloads and their sizes (from the probe), targets, backends, meters.
 //! Scenario validation and `gapbench list` both read it.
 
-use crate::meter::page::{PAGE_TASK_SIZE, PAGE_TASKS, is_page_task};
 use crate::scenario::Catalog;
+use crate::target::page::{PAGE_TASK_SIZE, PAGE_TASKS, is_page_task};
 
 /// A page task's one size.
 fn page_task_size(workload: &str) -> Vec<String> {

@@ -19,26 +19,15 @@ use crate::record::{CaseInfo, Record, Status};
 use crate::scenario::{Catalog, Scenario, ScenarioError};
 use crate::target::Outcome;
 
-/// The searches a scenario group can ask for.
-pub const SEARCHES: [&str; 2] = ["samples", "model"];
+pub use crate::scenario::{MAX_TRIALS, SEARCHES, workload_of};
 /// Bytes one tm-image sample holds (1280 f32).
 pub const BYTES_PER_SAMPLE: u64 = 1280 * 4;
-/// Most trials of one search.
-pub const MAX_TRIALS: usize = 12;
 /// Bisection stops when the bracket is this tight (relative).
 pub const PRECISION: f64 = 0.10;
 /// Samples per class of the first trial when the group sets none (3 x 4096 samples = 60 MiB).
 pub const DEFAULT_START_PER_CLASS: u64 = 4096;
 /// No trial asks for more than this (per class): far past any cap.
 const MAX_PER_CLASS: u64 = 1 << 26;
-
-/// The workload a search runs.
-pub fn workload_of(search: &str) -> &'static str {
-    match search {
-        "samples" => "tm-image",
-        _ => "mlp",
-    }
-}
 
 /// One (target, backend, SIMD, context, repetition) of a search group.
 #[derive(Debug, Clone)]

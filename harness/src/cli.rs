@@ -247,7 +247,7 @@ fn list() {
             }
         }
     }
-    for (w, about) in crate::meter::page::PAGE_TASKS {
+    for (w, about) in crate::target::page::PAGE_TASKS {
         println!("  {w:9} {about}");
     }
     println!("\nTargets:");
@@ -471,6 +471,7 @@ pub fn main(cli: Cli) -> i32 {
                         eprintln!("warning: {e}");
                     }
                     crate::proc::sweep_at_start();
+                    crate::cgroup::remove_stale();
                     match crate::runner::run(scenario.as_deref().unwrap_or(std::path::Path::new("")), &opts) {
                         Ok(report) if report.interrupted => {
                             crate::runner::print_summary(&report);

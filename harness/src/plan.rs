@@ -211,13 +211,4 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Result<Vec<Case>, S
     Ok(cases)
 }
 
-/// The backend a native target always uses; None for targets that run the wasm probe.
-pub fn native_backend(target: &str) -> Option<&'static str> {
-    match target {
-        "native-ndarray" => Some("ndarray"),
-        "native-flex" => Some("flex"),
-        "native-wgpu" => Some("wgpu"),
-        "native-keras" => Some("keras"),
-        _ => None,
-    }
-}
+pub use crate::scenario::native_backend;

@@ -196,10 +196,9 @@ fn alive(pid: u32) -> bool {
 }
 
 /// At the start of a run: kill whatever a gapbench that died (SIGKILL, a CI timeout) left
-/// running, and say so.
+/// running, and say so (the caller then removes its case cgroups: `cgroup::remove_stale`).
 pub fn sweep_at_start() {
     let swept = sweep_orphans();
-    crate::cgroup::remove_stale();
     if swept > 0 {
         eprintln!(
             "gapbench: killed {swept} process(es) left by a gapbench run that is no longer alive"

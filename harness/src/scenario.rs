@@ -9,6 +9,30 @@ use serde::Serialize;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
+/// The searches a scenario group can ask for (`search`; run by `ceiling`).
+pub const SEARCHES: [&str; 2] = ["samples", "model"];
+/// Most trials of one search.
+pub const MAX_TRIALS: usize = 12;
+
+/// The workload a search runs.
+pub fn workload_of(search: &str) -> &'static str {
+    match search {
+        "samples" => "tm-image",
+        _ => "mlp",
+    }
+}
+
+/// The backend a native target always uses; None for targets that run the wasm probe.
+pub fn native_backend(target: &str) -> Option<&'static str> {
+    match target {
+        "native-ndarray" => Some("ndarray"),
+        "native-flex" => Some("flex"),
+        "native-wgpu" => Some("wgpu"),
+        "native-keras" => Some("keras"),
+        _ => None,
+    }
+}
+
 /// Default `seed` when the file gives none.
 pub const DEFAULT_SEED: u64 = 42;
 /// Default `repetitions` (per case).
@@ -27,7 +51,7 @@ pub const CONTEXTS: [&str; 3] = ["main", "main-frame", "worker"];
 /// Bounds on what a scenario may ask for, checked before anything is planned or allocated.
 /// A scenario file larger than this is refused unread.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
-/// Most cases one scenario may plan (a search group counts its most trials, [`crate::ceiling::MAX_TRIALS`]
+/// Most cases one scenario may plan (a search group counts its most trials, [`MAX_TRIALS`]
 /// per cell, plus the cell).
 pub const MAX_CASES: u64 = 100_000;
 /// Most `repetitions` of a case.
@@ -701,7 +725,7 @@ impl Cx<'_> {
                 }
                 "search" => {
                     let v = self.string(&f)?;
-                    if !crate::ceiling::SEARCHES.contains(&v) {
+                    if !SEARCHES.contains(&v) {
                         return Err(self.at_value(
                             &f,
                             format!(
@@ -768,7 +792,7 @@ impl Cx<'_> {
             g.sizes = strip(names);
         }
         if let (Some(f), Some(search)) = (&search_at, &g.search) {
-            let want = crate::ceiling::workload_of(search);
+            let want = workload_of(search);
             if g.workloads.iter().any(|w| w != want) {
                 return Err(self.at_value(
                     f,
@@ -804,7 +828,7 @@ impl Cx<'_> {
         // one per backend x SIMD x context.
         let per_wasm = (g.backends.len() as u64).checked_mul(g.simd.len() as u64);
         let variants: Option<u64> = g.targets.iter().try_fold(0u64, |acc, t| {
-            let n = if crate::plan::native_backend(t).is_some() {
+            let n = if native_backend(t).is_some() {
                 Some(1)
             } else if t == "node" {
                 per_wasm
@@ -814,7 +838,7 @@ impl Cx<'_> {
             acc.checked_add(n)
         });
         let per_case = if g.search.is_some() {
-            crate::ceiling::MAX_TRIALS as u64 + 1
+            MAX_TRIALS as u64 + 1
         } else {
             1
         };

@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const MIB: f64 = 1048576.0;
 /// Largest default cap.
 const DEFAULT_MAX: u64 = 8 << 30;
 const SLOW: Duration = Duration::from_millis(100);
@@ -62,49 +61,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// What ended a case for passing the cap.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Via {
-    /// The watchdog: the summed PSS of the case's processes passed the cap.
-    Pss,
-    /// The kernel's OOM killer inside the case's own cgroup, limited to the cap.
-    Cgroup(crate::cgroup::Version),
-    /// The kernel's OOM killer inside the browser's cgroup, limited to the case's cap.
-    BrowserCgroup(crate::cgroup::Version),
-}
-
-/// Why a case was killed at the memory cap.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Trip {
-    pub cap_bytes: u64,
-    /// The memory seen: summed PSS (watchdog), or the cgroup's peak charge.
-    pub pss_bytes: u64,
-    pub via: Via,
-}
-
-impl Trip {
-    pub fn message(&self) -> String {
-        match self.via {
-            Via::Pss => format!(
-                "over the memory cap of {:.0} MiB (PSS {:.0} MiB)",
-                self.cap_bytes as f64 / MIB,
-                self.pss_bytes as f64 / MIB
-            ),
-            Via::Cgroup(v) => format!(
-                "over the memory cap of {:.0} MiB (the kernel's OOM killer ended it in the case's own cgroup, {}; peak {:.0} MiB)",
-                self.cap_bytes as f64 / MIB,
-                v.limit_file(),
-                self.pss_bytes as f64 / MIB
-            ),
-            Via::BrowserCgroup(v) => format!(
-                "over the memory cap of {:.0} MiB (the kernel's OOM killer ended a browser process in the browser's own cgroup, {}; peak {:.0} MiB)",
-                self.cap_bytes as f64 / MIB,
-                v.limit_file(),
-                self.pss_bytes as f64 / MIB
-            ),
-        }
-    }
-}
+pub use crate::target::{Trip, Via};
 
 /// What the sampler saw during one case.
 #[derive(Debug, Default)]

@@ -569,10 +569,10 @@ impl BrowserTarget {
             return false;
         }
         let limit = cg.limit();
-        watch.capped(crate::meter::cap::Trip {
+        watch.capped(super::Trip {
             cap_bytes: limit,
             pss_bytes: cg.peak().unwrap_or(limit).min(limit),
-            via: crate::meter::cap::Via::BrowserCgroup(cg.version()),
+            via: super::Via::BrowserCgroup(cg.version()),
         });
         true
     }
@@ -802,7 +802,7 @@ impl BrowserTarget {
         let mut spec = serde_json::to_value(case.spec()).expect("a case spec serializes");
         spec["simd"] = Json::Bool(case.simd != Some(false));
         spec["context"] = Json::String(case.context.clone());
-        crate::meter::page::add_page_fields(&mut spec, case);
+        super::page::add_page_fields(&mut spec, case);
         spec.to_string()
     }
 }
@@ -884,7 +884,7 @@ impl Target for BrowserTarget {
         let label = self.driver_label();
         let rt = self.rt.as_ref().expect("runtime started");
         let polled = pagepoll::needs_polling(case).then_some(case);
-        let result = match crate::meter::page::prepare_bundle(case) {
+        let result = match super::page::prepare_bundle(case) {
             Err(message) => Err(Failure {
                 status: Status::Failed,
                 message,
@@ -902,7 +902,7 @@ impl Target for BrowserTarget {
                 if capped {
                     self.drop_session();
                 }
-                crate::meter::page::outcome(case, reply, &self.name, &self.version)
+                super::page::outcome(case, reply, &self.name, &self.version)
             }
             Err(mut f) => {
                 // A dead WebDriver server: say so (the next case starts a new one).

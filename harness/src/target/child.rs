@@ -93,10 +93,10 @@ pub fn run(
     if let Some(cg) = cgroup {
         // Anything the case process left (its own children) goes with the cgroup.
         if cg.oom_kills() > 0 {
-            watch.capped(crate::meter::cap::Trip {
+            watch.capped(super::Trip {
                 cap_bytes: cg.limit(),
                 pss_bytes: cg.peak().unwrap_or(cg.limit()),
-                via: crate::meter::cap::Via::Cgroup(cg.version()),
+                via: super::Via::Cgroup(cg.version()),
             });
         }
         drop(cg);
@@ -163,7 +163,7 @@ pub fn reply_outcome(
 
 /// Page-only workloads (page tasks) run in browsers only: the skip a process target records.
 pub fn page_only(case: &crate::plan::Case, engine: &str, version: &str) -> Option<super::Outcome> {
-    crate::meter::page::is_page_task(&case.workload).then(|| {
+    super::page::is_page_task(&case.workload).then(|| {
         super::Outcome::bare(
             crate::record::Status::Skipped,
             format!(

@@ -6,6 +6,7 @@ mod child;
 mod keras;
 mod native;
 mod node;
+pub mod page;
 mod remote;
 
 pub use browser::BrowserTarget;
@@ -141,7 +142,7 @@ pub trait CaseWatch {
     /// watchdog only samples.
     fn cap_by_cgroup(&mut self) {}
     /// The target's own cap ended the case.
-    fn capped(&mut self, _trip: crate::meter::cap::Trip) {}
+    fn capped(&mut self, _trip: Trip) {}
 }
 
 /// A watch that does nothing (tests, and cases without harness-side meters).
@@ -173,5 +174,51 @@ pub fn open(name: &str, opts: &TargetOptions) -> Result<Box<dyn Target>, String>
         other => Err(format!(
             "target `{other}` is not available in this build yet"
         )),
+    }
+}
+
+const MIB: f64 = 1048576.0;
+
+/// What ended a case for passing the cap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Via {
+    /// The watchdog: the summed PSS of the case's processes passed the cap.
+    Pss,
+    /// The kernel's OOM killer inside the case's own cgroup, limited to the cap.
+    Cgroup(crate::cgroup::Version),
+    /// The kernel's OOM killer inside the browser's cgroup, limited to the case's cap.
+    BrowserCgroup(crate::cgroup::Version),
+}
+
+/// Why a case was killed at the memory cap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Trip {
+    pub cap_bytes: u64,
+    /// The memory seen: summed PSS (watchdog), or the cgroup's peak charge.
+    pub pss_bytes: u64,
+    pub via: Via,
+}
+
+impl Trip {
+    pub fn message(&self) -> String {
+        match self.via {
+            Via::Pss => format!(
+                "over the memory cap of {:.0} MiB (PSS {:.0} MiB)",
+                self.cap_bytes as f64 / MIB,
+                self.pss_bytes as f64 / MIB
+            ),
+            Via::Cgroup(v) => format!(
+                "over the memory cap of {:.0} MiB (the kernel's OOM killer ended it in the case's own cgroup, {}; peak {:.0} MiB)",
+                self.cap_bytes as f64 / MIB,
+                v.limit_file(),
+                self.pss_bytes as f64 / MIB
+            ),
+            Via::BrowserCgroup(v) => format!(
+                "over the memory cap of {:.0} MiB (the kernel's OOM killer ended a browser process in the browser's own cgroup, {}; peak {:.0} MiB)",
+                self.cap_bytes as f64 / MIB,
+                v.limit_file(),
+                self.pss_bytes as f64 / MIB
+            ),
+        }
     }
 }

@@ -50,7 +50,7 @@ impl Target for NodeTarget {
         let mut spec = serde_json::to_value(case.spec()).expect("a case spec serializes");
         spec["simd"] = serde_json::Value::Bool(case.simd != Some(false));
         spec["context"] = serde_json::Value::String(case.context.clone());
-        crate::meter::page::add_page_fields(&mut spec, case);
+        super::page::add_page_fields(&mut spec, case);
         let mut cmd = Command::new(node_binary());
         cmd.arg(bundle.join("node-runner.mjs"))
             .arg(bundle)
@@ -64,7 +64,7 @@ impl Target for NodeTarget {
                 &self.version,
             ),
             Ok(f) => match f.json_line().map(serde_json::from_str::<Reply>) {
-                Some(Ok(reply)) => crate::meter::page::outcome(case, reply, "node", &self.version),
+                Some(Ok(reply)) => super::page::outcome(case, reply, "node", &self.version),
                 _ => {
                     let (status, message) = child::classify(&f);
                     Outcome::bare(status, message, "node", &self.version)

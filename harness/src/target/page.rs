@@ -1,0 +1,124 @@
+//! Page tasks (workloads the probe page runs instead of a training case) and what a target does
+//! for the page: the extra fields its case spec carries, the files it fetches, and its reply's
+//! outcome. The page meters (`meter/{ui,background,ingestion,capabilities}.rs`) read the records.
+
+use crate::plan::Case;
+use crate::record::Status;
+use crate::target::{Outcome, Reply};
+use serde_json::Value as Json;
+use std::path::Path;
+
+/// Workloads that are page tasks, not burn training cases, and what each measures.
+pub const PAGE_TASKS: [(&str, &str); 3] = [
+    (
+        "capabilities",
+        "page task: one record per platform capability (wasm features, memory, WebGPU, WebNN, storage, timers)",
+    ),
+    (
+        "ingestion",
+        "page task: MB/s bringing 64 MiB into wasm memory by fetch, from OPFS and from IndexedDB",
+    ),
+    (
+        "calibrate",
+        "page task: injected 200 ms and 500 ms main-thread blocks and a 3 s hidden interval, measured by the page meters",
+    ),
+];
+
+/// The only size of a page task.
+pub const PAGE_TASK_SIZE: &str = "default";
+/// MiB of samples the ingestion task brings in.
+pub const INGEST_MIB: u64 = 64;
+
+pub fn is_page_task(workload: &str) -> bool {
+    PAGE_TASKS.iter().any(|(w, _)| *w == workload)
+}
+
+/// The most memory a page may grow while probing capabilities: the smaller of 8 GiB and half
+/// of the memory available now.
+pub fn mem_limit_bytes() -> u64 {
+    let cap = 8u64 << 30;
+    let avail = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemAvailable:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    avail.map(|a| cap.min(a / 2)).unwrap_or(2u64 << 30)
+}
+
+/// Add what the page meters and page tasks read to a case's JSON spec.
+pub fn add_page_fields(spec: &mut Json, case: &Case) {
+    spec["meters"] = Json::from(case.meters.clone());
+    if is_page_task(&case.workload) {
+        spec["mem_limit_bytes"] = Json::from(mem_limit_bytes());
+        spec["ingest_mib"] = Json::from(INGEST_MIB);
+    }
+}
+
+/// Make sure the files a page task fetches are in the probe bundle.
+pub fn prepare_bundle(case: &Case) -> Result<(), String> {
+    if case.workload != "ingestion" {
+        return Ok(());
+    }
+    ensure_ingest_file(&crate::bundle::bundle_dir(), INGEST_MIB)
+}
+
+/// `<bundle>/data/ingest-<mib>MiB.bin`: `mib` MiB of pseudo-random bytes (incompressible, so no
+/// transfer encoding shortens it).
+pub fn ensure_ingest_file(bundle: &Path, mib: u64) -> Result<(), String> {
+    let dir = bundle.join("data");
+    let path = dir.join(format!("ingest-{mib}MiB.bin"));
+    let len = mib << 20;
+    if std::fs::metadata(&path)
+        .map(|m| m.len() == len)
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut rng = wasm_probe::rng::Rng::derive(1, "ingest");
+    let mut bytes = Vec::with_capacity(len as usize);
+    while (bytes.len() as u64) < len {
+        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    crate::record::write_atomic(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The outcome of a reply; a page task's "ok" needs no training result.
+pub fn outcome(case: &Case, reply: Reply, engine: &str, version: &str) -> Outcome {
+    let task_ok = is_page_task(&case.workload) && reply.status == "ok";
+    let mut o = Outcome::from_reply(reply, engine, version);
+    if task_ok {
+        o.status = Status::Ok;
+        o.message.clear();
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tasks_are_known() {
+        assert!(is_page_task("capabilities") && is_page_task("calibrate"));
+        assert!(!is_page_task("mlp"));
+        let limit = mem_limit_bytes();
+        assert!(limit > 0 && limit <= 8 << 30);
+    }
+
+    #[test]
+    fn ingest_file_has_the_asked_size() {
+        let dir = std::env::temp_dir().join(format!("gapbench-ingest-{}", std::process::id()));
+        ensure_ingest_file(&dir, 1).unwrap();
+        let p = dir.join("data/ingest-1MiB.bin");
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 1 << 20);
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(
+            bytes.iter().filter(|&&b| b == 0).count() < 1 << 14,
+            "not random"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
