@@ -48,47 +48,6 @@ pub const TARGETS: [(&str, &str); 8] = [
 /// run by .ci/setup). Browsers only: onnxruntime-web's `./training` export is `"node": null`.
 pub const ORTWEB_BACKENDS: [&str; 2] = ["ortweb-wasm", "ortweb-wasm-threads"];
 
-/// Meters a scenario can ask for.
-pub const METERS: [(&str, &str); 3] = [
-    (
-        "throughput",
-        "step time, samples/s, GFLOP/s, cold start, loss and validation accuracy",
-    ),
-    (
-        "agreement",
-        "wasm cases: max relative loss difference from native ndarray, same seed, in ppm (tolerance 1e-3 = 1000 ppm)",
-    ),
-    (
-        "memory",
-        "peak and mean PSS of the case's process tree (sampled), peak RSS, wasm memory, measureUserAgentSpecificMemory",
-    ),
-];
-
-/// Page-side meters (the probe page measures; harness/src/meter/{ui,background,ingestion,
-/// capabilities}.rs turn its report into records).
-pub const PAGE_METERS: [(&str, &str); 5] = [
-    (
-        "ui",
-        "browser: frame gaps (max, p95, share over 50 ms), long tasks/frames, click input latency, start stall",
-    ),
-    (
-        "background",
-        "browser: steps/s with the tab hidden (another tab shown) against visible, and the ratio",
-    ),
-    (
-        "ingestion",
-        "page task `ingestion`: MB/s into wasm memory by fetch, OPFS and IndexedDB",
-    ),
-    (
-        "capabilities",
-        "page task `capabilities`: one cap_<name> record per platform capability",
-    ),
-    (
-        "calibrate",
-        "page task `calibrate`: frame-gap and hidden-interval meters against injected truths",
-    ),
-];
-
 /// The catalog of this build.
 pub struct BuildCatalog;
 
@@ -133,10 +92,9 @@ impl Catalog for BuildCatalog {
     }
 
     fn meters(&self) -> Vec<String> {
-        METERS
+        crate::meter::CATALOG
             .iter()
-            .chain(PAGE_METERS.iter())
-            .map(|(m, _)| m.to_string())
+            .map(|m| m.name.to_string())
             .collect()
     }
 }

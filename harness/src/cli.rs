@@ -271,11 +271,8 @@ fn list() {
         crate::catalog::ORTWEB_BACKENDS.join(", ")
     );
     println!("\nMeters:");
-    for (m, about) in crate::catalog::METERS
-        .iter()
-        .chain(crate::catalog::PAGE_METERS.iter())
-    {
-        println!("  {m:15} {about}");
+    for m in &crate::meter::CATALOG {
+        println!("  {:15} {}", m.name, m.about);
     }
 }
 

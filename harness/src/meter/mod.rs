@@ -106,17 +106,78 @@ impl CaseWatch for Meters<'_> {
     }
 }
 
+/// One meter of this build: its name as scenarios write it, what it records (`gapbench list`),
+/// and a fresh instance.
+pub struct Entry {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub make: fn() -> Box<dyn Meter>,
+}
+
+/// Every meter of this build. Adding a meter is its module plus one line here; scenario
+/// validation, `gapbench list` and the runner all read this table. The page meters (`ui` to
+/// `calibrate`) turn what the probe page measured into records.
+pub const CATALOG: [Entry; 8] = [
+    Entry {
+        name: "throughput",
+        about: "step time, samples/s, GFLOP/s, cold start, loss and validation accuracy",
+        make: || Box::new(throughput::Throughput),
+    },
+    Entry {
+        name: "agreement",
+        about: "wasm cases: max relative loss difference from native ndarray, same seed, in ppm (tolerance 1e-3 = 1000 ppm)",
+        make: || Box::new(agreement::Agreement),
+    },
+    Entry {
+        name: "memory",
+        about: "peak and mean PSS of the case's process tree (sampled), peak RSS, wasm memory, measureUserAgentSpecificMemory",
+        make: || Box::new(memory::Memory::standalone()),
+    },
+    Entry {
+        name: "ui",
+        about: "browser: frame gaps (max, p95, share over 50 ms), long tasks/frames, click input latency, start stall",
+        make: || Box::new(ui::Ui),
+    },
+    Entry {
+        name: "background",
+        about: "browser: steps/s with the tab hidden (another tab shown) against visible, and the ratio",
+        make: || Box::new(background::Background),
+    },
+    Entry {
+        name: "ingestion",
+        about: "page task `ingestion`: MB/s into wasm memory by fetch, OPFS and IndexedDB",
+        make: || Box::new(ingestion::Ingestion),
+    },
+    Entry {
+        name: "capabilities",
+        about: "page task `capabilities`: one cap_<name> record per platform capability",
+        make: || Box::new(capabilities::Capabilities),
+    },
+    Entry {
+        name: "calibrate",
+        about: "page task `calibrate`: frame-gap and hidden-interval meters against injected truths",
+        make: || Box::new(ui::Calibrate),
+    },
+];
+
 /// The meter called `name`, if this build has it.
 pub fn by_name(name: &str) -> Option<Box<dyn Meter>> {
-    match name {
-        "throughput" => Some(Box::new(throughput::Throughput)),
-        "agreement" => Some(Box::new(agreement::Agreement)),
-        "ui" => Some(Box::new(ui::Ui)),
-        "background" => Some(Box::new(background::Background)),
-        "ingestion" => Some(Box::new(ingestion::Ingestion)),
-        "capabilities" => Some(Box::new(capabilities::Capabilities)),
-        "calibrate" => Some(Box::new(ui::Calibrate)),
-        "memory" => Some(Box::new(memory::Memory::standalone())),
-        _ => None,
+    CATALOG.iter().find(|e| e.name == name).map(|e| (e.make)())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_line_makes_the_meter_it_names_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &CATALOG {
+            assert!(seen.insert(e.name), "{} listed twice", e.name);
+            assert_eq!((e.make)().name(), e.name);
+            assert_eq!(by_name(e.name).map(|m| m.name()), Some(e.name));
+            assert!(!e.about.is_empty());
+        }
+        assert!(by_name("no-such-meter").is_none());
     }
 }
