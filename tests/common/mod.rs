@@ -15,7 +15,7 @@ pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// What JavaScriptCore (WebKitGTK 2.50, x86-64 Linux) says when it traps a wasm access that is
-/// in bounds, now and then (about 1% of short MLP cases here; README, "WebKit's intermittent
+/// in bounds, now and then (about 1% of short MLP cases here; docs/failures.md, "WebKit's intermittent
 /// wasm trap").
 pub const JSC_TRAP: &str = "Out of bounds memory access";
 

@@ -3,7 +3,7 @@
 //! burn's `Adam` updates each parameter with about a dozen whole-tensor operations (scale the two
 //! moments, square the gradient, add, square root, divide, scale, subtract), several of which
 //! allocate a tensor of the parameter's size. At MLP 30m that was half of a native training step
-//! (profiled with `perf`, see README "Native burn vs TF-Keras"); TF-Keras runs a fused
+//! (profiled with `perf`, see docs/findings.md, "Native burn vs TF-Keras"); TF-Keras runs a fused
 //! `ResourceApplyAdam` kernel in place. This optimizer computes exactly burn's formula, in the
 //! same order, element by element in one loop over the parameter, its gradient and the two
 //! moments, moving the tensors' buffers in and out without copies where they are not shared. On
