@@ -31,7 +31,8 @@ meters = ["capabilities", "calibrate"]
 workloads = ["tm-image"]
 sizes = ["default"]
 targets = ["chromium"]
-steps = 2000
+# long enough (15-40 s) to outlast the hidden spell: hidden 3 s after the start, for 4 s
+steps = 30000
 contexts = ["main", "worker"]
 simd = [true]
 backends = ["ndarray"]
@@ -189,8 +190,19 @@ fn page_meters_measure_in_every_engine() {
         let bg = rows.iter().find(|r| {
             r.case.target == "chromium" && r.case.context == ctx && r.metric == "background_ratio"
         });
+        // The case outlasts the hidden spell. In a worker the tab is hidden and the ratio
+        // measured; on the main thread Chromium's `scheduler.yield()` loop starves WebDriver's
+        // tab switch (docs/findings.md, "Page meters"), which the record must say.
         match bg {
-            Some(r) if r.status == Status::Ok || r.status == Status::Skipped => {}
+            Some(r)
+                if r.status == Status::Ok
+                    && r.summary
+                        .as_ref()
+                        .is_some_and(|s| s.median.is_finite() && s.median >= 0.0) => {}
+            Some(r)
+                if ctx == "main"
+                    && r.status == Status::Skipped
+                    && r.message.contains("did not reach the page") => {}
             other => bg_problems.push(format!("chromium {ctx}: background_ratio {other:?}")),
         }
     }

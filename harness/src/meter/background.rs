@@ -93,13 +93,33 @@ pub fn background_records(info: &CaseInfo, page: &Json) -> Vec<Record> {
                 &[hidden_ms],
             ));
             if hidden_ms <= 0.0 {
+                let trained_s = match (steps.first(), steps.last()) {
+                    (Some(a), Some(b)) => (b - a) / 1e3,
+                    _ => 0.0,
+                };
+                let (after, away) = (
+                    crate::target::page::HIDE_AFTER.as_secs_f64(),
+                    crate::target::page::HIDE_FOR.as_secs_f64(),
+                );
+                let why = if trained_s < after + away {
+                    format!(
+                        "training lasted {trained_s:.1} s, and the harness hides the tab {after} s \
+                         after the start for {away} s: give the case more steps"
+                    )
+                } else {
+                    format!(
+                        "training lasted {trained_s:.1} s, past the harness's tab switch ({after} s \
+                         after the start, for {away} s), which did not reach the page: a page \
+                         busy on its main thread can starve the WebDriver commands that switch tabs"
+                    )
+                };
                 recs.push(not_measured(
                     info,
                     "background_ratio",
                     "fraction",
                     Status::Skipped,
                     &format!(
-                        "the tab never became hidden while training (visibilityState seen: {})",
+                        "the tab never became hidden while training (visibilityState seen: {}); {why}",
                         states.join(" -> ")
                     ),
                 ));
@@ -203,6 +223,7 @@ mod tests {
             .find(|r| r.metric == "background_ratio")
             .unwrap();
         assert_eq!(r.status, Status::Skipped);
-        assert!(r.message.contains("never became hidden"));
+        assert!(r.message.contains("never became hidden"), "{}", r.message);
+        assert!(r.message.contains("training lasted 0.2 s"), "{}", r.message);
     }
 }

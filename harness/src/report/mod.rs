@@ -297,9 +297,24 @@ pub fn write_report(runs: &[PathBuf], out_dir: &Path) -> Result<ReportFiles, Str
 
 /// The end of a run's summary: per engine, the geometric mean of its gap to native over the case
 /// set its engines share (as the report's gap section computes it), one line per variant.
+/// Reads `records.csv` as a stream and keeps one `step_time` record per case (all the gap needs),
+/// so a run of any size is summarised in little memory.
 pub fn headline(run_dir: &Path) -> Result<Vec<String>, String> {
-    let mut warnings = Vec::new();
-    let runs = vec![load_run(run_dir, &mut warnings)?];
+    if !run_dir.is_dir() {
+        return Err(format!("{}: not a run directory", run_dir.display()));
+    }
+    let manifest = Manifest::read(run_dir)?;
+    let mut step_times: BTreeMap<String, Record> = BTreeMap::new();
+    record::each_record(&run_dir.join("records.csv"), |r| {
+        if r.record.metric == "step_time" {
+            step_times.insert(r.record.case.case_id.clone(), r.record);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let runs = vec![Run {
+        manifest,
+        records: step_times.into_values().collect(),
+    }];
     let twins = Twins::new(&runs);
     Ok(gap::geo_lines(&gap::section(&runs, &twins, false).1))
 }

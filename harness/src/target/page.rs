@@ -24,6 +24,12 @@ pub const PAGE_TASKS: [(&str, &str); 3] = [
     ),
 ];
 
+/// Background-metered cases: the harness shows another tab this long after the case starts, and
+/// shows the case's tab again after [`HIDE_FOR`]; a case must train for longer than both to be
+/// measured hidden and visible again.
+pub const HIDE_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+pub const HIDE_FOR: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// The only size of a page task.
 pub const PAGE_TASK_SIZE: &str = "default";
 /// MiB of samples the ingestion task brings in.

@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 /// Clicks go to the page this often while a UI-metered case runs.
 pub const CLICK_EVERY: Duration = Duration::from_millis(250);
 const POLL_EVERY: Duration = Duration::from_millis(50);
-/// Background-metered cases: visible this long after the start, then hidden this long.
-pub const HIDE_AFTER: Duration = Duration::from_secs(3);
-pub const HIDE_FOR: Duration = Duration::from_secs(4);
+use crate::target::page::{HIDE_AFTER, HIDE_FOR};
 /// Longest single poll or click (a page busy in a long step answers late).
 const COMMAND_LIMIT: Duration = Duration::from_secs(120);
 
