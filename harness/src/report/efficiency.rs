@@ -396,17 +396,8 @@ pub(super) fn section(runs: &[Run]) -> Section {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{TempDir, case, throughput_case, write_run};
+    use super::super::testutil::{TempDir, case, on_backend as on, throughput_case, write_run};
     use super::super::write_report;
-    use crate::record::CaseInfo;
-
-    fn on(mut c: CaseInfo, backend: &str) -> CaseInfo {
-        c.case_id = c
-            .case_id
-            .replace("/ndarray-simd/", &format!("/{backend}-simd/"));
-        c.backend = backend.into();
-        c
-    }
 
     /// Per engine and workload the probe is held against every peer setting of the run, each
     /// ratio with its interval; a peer over another step window is not compared; a faster peer

@@ -1,7 +1,7 @@
 //! Tests of the report on synthetic runs: the files, self-containment, gap ratios, sections
 //! without data, and errors for malformed input.
 
-use super::testutil::{TempDir, case, throughput_case, write_run};
+use super::testutil::{TempDir, case, on_backend, throughput_case, write_run};
 use super::*;
 use crate::record::Sample;
 
@@ -486,15 +486,6 @@ fn cut_short_last_line_is_a_warning_in_the_report() {
     );
     let html = std::fs::read_to_string(&files.html).unwrap();
     assert!(html.contains("last line is incomplete"));
-}
-
-/// A case of `case()` on another backend (and the case id to match).
-fn on_backend(mut c: CaseInfo, backend: &str) -> CaseInfo {
-    c.case_id = c
-        .case_id
-        .replace("/ndarray-simd/", &format!("/{backend}-simd/"));
-    c.backend = backend.into();
-    c
 }
 
 #[test]

@@ -32,6 +32,15 @@ impl Drop for TempDir {
     }
 }
 
+/// A case of [`case`] on another backend (and the case id to match).
+pub(crate) fn on_backend(mut c: CaseInfo, backend: &str) -> CaseInfo {
+    c.case_id = c
+        .case_id
+        .replace("/ndarray-simd/", &format!("/{backend}-simd/"));
+    c.backend = backend.into();
+    c
+}
+
 /// A case of a synthetic run with the fields a real run would give it.
 pub(crate) fn case(run_id: &str, workload: &str, size: &str, target: &str, rep: u32) -> CaseInfo {
     let native = target.starts_with("native-");
