@@ -110,7 +110,9 @@ pub fn background_records(info: &CaseInfo, page: &Json) -> Vec<Record> {
                     format!(
                         "training lasted {trained_s:.1} s, past the harness's tab switch ({after} s \
                          after the start, for {away} s), which did not reach the page: a page \
-                         busy on its main thread can starve the WebDriver commands that switch tabs"
+                         busy on its main thread can starve the WebDriver commands that switch \
+                         tabs, and a browser without a window manager (WebKitGTK's MiniBrowser \
+                         under Xvfb) never reports a tab hidden"
                     )
                 };
                 recs.push(not_measured(
