@@ -10,6 +10,13 @@ use std::path::Path;
 use std::process::Command;
 
 const CHROMIUM: &str = "/usr/lib/chromium/chromium";
+/// How every headless Chromium of these tests starts (as root, no GPU, no first-run UI).
+const HEADLESS: [&str; 4] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+];
 
 const SCENARIO: &str = r#"
 name = "report-small"
@@ -39,11 +46,8 @@ fn load_in_chromium(page: &Path, scratch: &Path) -> (String, Vec<String>) {
     let _ = std::fs::remove_file(&netlog);
     let url = format!("file://{}", page.display());
     let out = Command::new(CHROMIUM)
+        .args(HEADLESS)
         .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
@@ -259,14 +263,8 @@ fn findings_box(page: &Path, scratch: &Path, shot: &Path) -> [f64; 4] {
     .unwrap();
     let run = |extra: &[String]| {
         let out = Command::new(CHROMIUM)
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--hide-scrollbars",
-                "--window-size=1280,800",
-            ])
+            .args(HEADLESS)
+            .args(["--hide-scrollbars", "--window-size=1280,800"])
             .arg(format!(
                 "--user-data-dir={}",
                 scratch.join("profile").display()

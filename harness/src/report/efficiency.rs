@@ -396,7 +396,9 @@ pub(super) fn section(runs: &[Run]) -> Section {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{TempDir, case, on_backend as on, throughput_case, write_run};
+    use super::super::testutil::{
+        TempDir, case, md_section, on_backend as on, throughput_case, write_run,
+    };
     use super::super::write_report;
 
     /// Per engine and workload the probe is held against every peer setting of the run, each
@@ -430,13 +432,7 @@ mod tests {
         );
         let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
         let md = std::fs::read_to_string(&files.markdown).unwrap();
-        let section = md
-            .split("## Probe efficiency")
-            .nth(1)
-            .expect("an efficiency section")
-            .split("\n## ")
-            .next()
-            .unwrap();
+        let section = md_section(&md, "Probe efficiency");
         let header = section
             .lines()
             .find(|l| l.starts_with("| engine | workload |"))

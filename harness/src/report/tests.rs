@@ -1,7 +1,7 @@
 //! Tests of the report on synthetic runs: the files, self-containment, gap ratios, sections
 //! without data, and errors for malformed input.
 
-use super::testutil::{TempDir, case, on_backend, throughput_case, write_run};
+use super::testutil::{TempDir, case, md_section, on_backend, throughput_case, write_run};
 use super::*;
 use crate::record::Sample;
 
@@ -538,13 +538,7 @@ fn efficiency_puts_probe_next_to_tfjs_and_gemm_next_to_its_peak() {
     );
     let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
     let md = std::fs::read_to_string(&files.markdown).unwrap();
-    let section = md
-        .split("## Probe efficiency")
-        .nth(1)
-        .expect("an efficiency section")
-        .split("\n## ")
-        .next()
-        .unwrap();
+    let section = md_section(&md, "Probe efficiency");
     let row = |first: &str, second: &str| {
         section
             .lines()

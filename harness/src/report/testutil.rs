@@ -32,6 +32,16 @@ impl Drop for TempDir {
     }
 }
 
+/// The text of section `title` (`## title`) of a rendered report.md, up to the next section.
+pub(crate) fn md_section<'a>(md: &'a str, title: &str) -> &'a str {
+    md.split(&format!("## {title}"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no section {title}"))
+        .split("\n## ")
+        .next()
+        .unwrap()
+}
+
 /// A case of [`case`] on another backend (and the case id to match).
 pub(crate) fn on_backend(mut c: CaseInfo, backend: &str) -> CaseInfo {
     c.case_id = c
