@@ -316,7 +316,19 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
             .map_err(|e| Error::Other(format!("{}: cannot append records: {e}", dir.display())))?;
         manifest.cases_done += 1;
         let _ = manifest.write(&dir);
-        lines.push(summary_line(case, &outcome, &records));
+        let line = summary_line(case, &outcome, &records);
+        if opts.progress {
+            // Each case as it ends (the table at the end sorts them): a first result shows
+            // as soon as it is measured, not after the whole suite.
+            let done = bar.position() + 1;
+            let text = format!("[{done}/{}] {}", bar.length().unwrap_or(0), line.brief());
+            if bar.is_hidden() {
+                eprintln!("{text}");
+            } else {
+                bar.println(text);
+            }
+        }
+        lines.push(line);
         bar.inc(1);
     }
     let cells_todo: Vec<_> = cells.iter().filter(|c| !done.contains(&c.id)).collect();
@@ -396,6 +408,21 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         skipped_as_done: cases.len() - todo.len(),
         interrupted,
     })
+}
+
+impl Line {
+    /// One line for the case as it ends: id, status, ms/step, or why it did not run.
+    fn brief(&self) -> String {
+        let mut t = format!("{} {}", self.case_id, self.status.as_str());
+        if let Some(ms) = self.step_ms {
+            t.push_str(&format!(" {ms:.3} ms/step"));
+        }
+        if !self.message.is_empty() && self.status != Status::Ok {
+            let m: String = self.message.chars().take(160).collect();
+            t.push_str(&format!(": {m}"));
+        }
+        t
+    }
 }
 
 /// The end-of-run table.
