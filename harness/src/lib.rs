@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compare;
 pub mod doctor;
 pub mod error;
+pub mod estimate;
 pub mod interrupt;
 pub mod manifest;
 pub mod meter;
