@@ -43,11 +43,6 @@ pub const TARGETS: [(&str, &str); 8] = [
     ),
 ];
 
-/// ONNX Runtime Web training peers on browser targets (wasm-probe/js/ortweb.js): tm-image and the
-/// mlp presets from artifacts made offline by onnxruntime-training (wasm-probe/py/ort_artifacts.py,
-/// run by .ci/setup). Browsers only: onnxruntime-web's `./training` export is `"node": null`.
-pub const ORTWEB_BACKENDS: [&str; 2] = ["ortweb-wasm", "ortweb-wasm-threads"];
-
 /// The catalog of this build.
 pub struct BuildCatalog;
 
@@ -84,9 +79,12 @@ impl Catalog for BuildCatalog {
     fn backends(&self) -> Vec<String> {
         wasm_probe::backend::BACKENDS
             .iter()
-            .chain(wasm_probe::backend::TFJS_BACKENDS.iter())
-            .chain(wasm_probe::backend::JAXJS_BACKENDS.iter())
-            .chain(ORTWEB_BACKENDS.iter())
+            .copied()
+            .chain(
+                crate::target::peer::PEERS
+                    .iter()
+                    .flat_map(|p| p.backends.iter().map(|(b, _)| *b)),
+            )
             .map(|b| b.to_string())
             .collect()
     }

@@ -54,7 +54,14 @@ pub enum Command {
         serve_host: Option<String>,
     },
     /// List workloads with their sizes (parameters, FLOPs per step), targets and meters
-    List,
+    List {
+        /// Print every workload preset as the peers receive it instead (one JSON array of
+        /// workload specs, each with its `resolved` model, recipe, data and counts): what
+        /// wasm-probe/py/ort_artifacts.py makes ONNX Runtime's training artifacts from
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Write reports/<name>/ (index.html, report.md, summary.csv, charts) from one or more runs
     Report {
         /// Run directories (results/<run-id>)
@@ -109,38 +116,6 @@ pub enum Command {
         splits: usize,
         #[arg(long, default_value_t = 0.02, value_parser = parse_threshold)]
         threshold: f64,
-    },
-    /// How long a training takes on each platform measured in the runs, with how far the model
-    /// missed sizes it had not seen, and whether it fits in wasm32 (and what stops it)
-    Estimate {
-        /// Run directories to fit the cost model from (their training cases' step times)
-        #[arg(long = "from", required = true, num_args = 1..)]
-        from: Vec<PathBuf>,
-        /// The workload (see `gapbench list`)
-        #[arg(long, default_value = "tm-image")]
-        workload: String,
-        /// Its size preset
-        #[arg(long, default_value = "default")]
-        size: String,
-        /// Classes (tm-* workloads)
-        #[arg(long)]
-        classes: Option<usize>,
-        /// Samples per class (tm-* workloads)
-        #[arg(long)]
-        samples: Option<usize>,
-        /// Full epochs (the workload's own by default)
-        #[arg(long, conflicts_with = "steps")]
-        epochs: Option<u32>,
-        /// Or a number of training steps
-        #[arg(long)]
-        steps: Option<u64>,
-        /// Only platforms whose name contains this (e.g. `chromium/worker`)
-        #[arg(long, default_value = "")]
-        platform: String,
-        /// Instead: hold out each measured size in turn, predict it from the others, and print
-        /// the errors (median absolute and worst)
-        #[arg(long)]
-        validate: bool,
     },
     /// Interleaved A/B on this machine: baseline and candidate rounds alternate (ABBA) until every
     /// verdict resolves or the budget is spent. Exit 1 on a regression
@@ -252,18 +227,37 @@ fn human(n: u64) -> String {
     }
 }
 
-fn list() {
-    println!("Workloads (size: parameters, training FLOPs per step, batch):");
-    for w in wasm_probe::catalog() {
-        println!("  {:9} {}", w.name, w.about);
-        for p in &w.presets {
-            let spec = wasm_probe::WorkloadSpec {
+/// Every workload preset as a workload spec, which serializes with its resolution.
+fn presets() -> Vec<wasm_probe::WorkloadSpec> {
+    wasm_probe::catalog()
+        .iter()
+        .flat_map(|w| {
+            w.presets.iter().map(|p| wasm_probe::WorkloadSpec {
                 workload: w.name.into(),
                 size: p.name.into(),
                 classes: None,
                 samples_per_class: None,
-            };
-            if let Ok(r) = wasm_probe::Workload::resolve(&spec) {
+            })
+        })
+        .collect()
+}
+
+/// `gapbench list --json`: every preset's workload spec with its `resolved` workload.
+pub fn list_json() -> String {
+    serde_json::to_string_pretty(&presets()).expect("workload specs serialize")
+}
+
+fn list() {
+    println!("Workloads (size: parameters, training FLOPs per step, batch):");
+    let specs = presets();
+    for w in wasm_probe::catalog() {
+        println!("  {:9} {}", w.name, w.about);
+        for p in &w.presets {
+            let spec = specs
+                .iter()
+                .find(|s| s.workload == w.name && s.size == p.name)
+                .expect("every preset has a spec");
+            if let Ok(r) = wasm_probe::Workload::resolve(spec) {
                 let default = if p.name == w.default_size {
                     " (default)"
                 } else {
@@ -290,18 +284,11 @@ fn list() {
         "\nWasm backends (for node and browser targets): {}",
         wasm_probe::backend::BACKENDS.join(", ")
     );
-    println!(
-        "TF.js backends (same workloads trained by TensorFlow.js): {}",
-        wasm_probe::backend::TFJS_BACKENDS.join(", ")
-    );
-    println!(
-        "jax-js backends (@jax-js/jax, the step under jit): {}",
-        wasm_probe::backend::JAXJS_BACKENDS.join(", ")
-    );
-    println!(
-        "ONNX Runtime Web training backends (browsers only): {}",
-        crate::catalog::ORTWEB_BACKENDS.join(", ")
-    );
+    println!("Peers (the same workloads trained by another library, in the page and in Node.js):");
+    for p in &crate::target::peer::PEERS {
+        let names: Vec<&str> = p.backends.iter().map(|(b, _)| *b).collect();
+        println!("  {:10} {}: {}", p.module, p.about, names.join(", "));
+    }
     println!("\nMeters:");
     for m in &crate::meter::CATALOG {
         println!("  {:15} {}", m.name, m.about);
@@ -311,8 +298,12 @@ fn list() {
 /// Run the parsed command; returns the process exit code.
 pub fn main(cli: Cli) -> i32 {
     let result: Result<(), Error> = match cli.command {
-        Command::List => {
+        Command::List { json: false } => {
             list();
+            Ok(())
+        }
+        Command::List { json: true } => {
+            println!("{}", list_json());
             Ok(())
         }
         Command::NativeCase => return crate::target::native_case_main(),
@@ -455,43 +446,6 @@ pub fn main(cli: Cli) -> i32 {
                         .map(|rows| crate::power::markdown(&side.run_id, &rows, &opts))
                 })
                 .map(|md| println!("{md}"))
-                .map_err(Error::Input)
-        }
-        Command::Estimate {
-            from,
-            workload,
-            size,
-            classes,
-            samples,
-            epochs,
-            steps,
-            platform,
-            validate,
-        } => {
-            let req = crate::estimate::Request {
-                spec: wasm_probe::WorkloadSpec {
-                    workload,
-                    size,
-                    classes,
-                    samples_per_class: samples,
-                },
-                epochs,
-                steps,
-            };
-            crate::estimate::observe(&from)
-                .and_then(|obs| {
-                    if validate {
-                        let rows: Vec<_> = crate::estimate::validate(&obs)
-                            .into_iter()
-                            .filter(|r| r.platform.contains(&platform))
-                            .collect();
-                        Ok(crate::estimate::render_validation(&rows))
-                    } else {
-                        crate::estimate::predict(&obs, &platform, &req)
-                            .map(|preds| crate::estimate::render(&req, &preds))
-                    }
-                })
-                .map(|text| print!("{text}"))
                 .map_err(Error::Input)
         }
         Command::History {

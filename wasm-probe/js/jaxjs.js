@@ -12,13 +12,10 @@
 // jax-js is loaded once per page/process: in a browser from the probe bundle (jaxjs/, copied from
 // node_modules; nothing is fetched from elsewhere), in Node.js from node_modules.
 
-import { resolve, synthesize, rng, params as countParams, flopsPerStep } from "./tfjs.js";
+import { workloadOf, synthesize, rng, stepCounts, batchOrder, resultHead } from "./peer.js";
 
-export const JAXJS_BACKENDS = ["jaxjs-wasm", "jaxjs-webgpu"];
+export const BACKENDS = ["jaxjs-wasm", "jaxjs-webgpu"];
 export const INSTALL = "npm ci (in the gapbench repository; package-lock.json pins @jax-js/jax)";
-
-// Keras/TF.js Adam defaults, as the probe and the TF.js peer use.
-const BETA_1 = 0.9, BETA_2 = 0.999, EPSILON = 1e-7;
 
 let loaded = null;
 
@@ -64,7 +61,7 @@ export function loadNode(requireFn, importFn) {
 // Start the device a backend names; `{ skip }` says why it cannot run here.
 async function useDevice(jax, version, backend, simd) {
   const want = { "jaxjs-wasm": "wasm", "jaxjs-webgpu": "webgpu" }[backend];
-  if (!want) return { skip: `unknown jax-js backend \`${backend}\` (expected one of: ${JAXJS_BACKENDS.join(", ")})` };
+  if (!want) return { skip: `unknown jax-js backend \`${backend}\` (expected one of: ${BACKENDS.join(", ")})` };
   if (!simd) return { skip: `${backend} has no SIMD/no-SIMD variants (jax-js generates its own wasm): run it with simd = true` };
   if (want === "webgpu" && !(globalThis.navigator && navigator.gpu)) return { skip: "no WebGPU here (navigator.gpu is missing)" };
   const started = await jax.init(want);
@@ -118,6 +115,7 @@ function model(jax, w) {
   };
   // One training step. Adam as TF.js and burn write it: m, v moments, bias-corrected; `a` is
   // lr / (1 - beta1^t) and `c2` is 1 / (1 - beta2^t), so that p -= a·m / (sqrt(c2·v) + eps).
+  const { beta1: BETA_1, beta2: BETA_2, epsilon: EPSILON } = w.optimizer;
   const adamStep = jit((p, m, v, x, y, a, c2) => {
     const [value, g] = valueAndGrad(loss)(tree.ref(p), x, y);
     const next = {}, nm = {}, nv = {};
@@ -145,13 +143,14 @@ function model(jax, w) {
 
 // Run one case; returns the reply object ({status: "ok", result: CaseResult}, or {status, message}).
 // `now` is the clock; `between` (optional) is awaited between steps (a page's main thread yields).
-export async function runJaxjs(spec, lib, now = () => performance.now(), between = undefined) {
+export async function run(spec, lib, now = () => performance.now(), between = undefined) {
   const { jax, version } = lib;
   const { numpy: np, tree, blockUntilReady } = jax;
-  const w = resolve(spec);
-  if (!w) return { status: "skipped", message: `workload \`${spec.workload}\` is not written for jax-js (jaxjs.js has tm-image, tm-audio and mlp)` };
+  const { w, skip } = workloadOf(spec, "jax-js");
+  if (skip) return { status: "skipped", message: skip };
+  const opt = w.optimizer.name;
   if (w.layers.some((l) => l.dropout > 0)) return { status: "skipped", message: `workload \`${w.name}\` has dropout, not written for jax-js (jaxjs.js has tm-image, tm-audio and mlp)` };
-  if (w.optimizer !== "adam" && w.optimizer !== "sgd") return { status: "skipped", message: `optimizer ${w.optimizer} is not written for jax-js (adam, sgd)` };
+  if (opt !== "adam" && opt !== "sgd") return { status: "skipped", message: `optimizer ${opt} is not written for jax-js (adam, sgd)` };
   if (spec.fault) return { status: "skipped", message: "fault injection is a wasm-probe feature" };
   const chosen = await useDevice(jax, version, spec.backend, spec.simd !== false);
   if (chosen.skip) return { status: "skipped", message: chosen.skip };
@@ -159,41 +158,27 @@ export async function runJaxjs(spec, lib, now = () => performance.now(), between
   const t0 = now();
   const data = synthesize(w.data, spec.seed);
   let p = initParams(jax, w, spec.seed);
-  let m = w.optimizer === "adam" ? tree.map((a) => np.zerosLike(a.ref), p) : null;
-  let v = w.optimizer === "adam" ? tree.map((a) => np.zerosLike(a.ref), p) : null;
+  let m = opt === "adam" ? tree.map((a) => np.zerosLike(a.ref), p) : null;
+  let v = opt === "adam" ? tree.map((a) => np.zerosLike(a.ref), p) : null;
   await blockUntilReady([p, m, v]);
   const fns = model(jax, w);
   const setup_ms = now() - t0;
 
   const f = w.data.features;
   const nTrain = data.trainY.length;
-  const stepsPerEpoch = Math.ceil(nTrain / w.batch);
-  let warmup, measured;
-  if (spec.epochs != null) {
-    const total = Math.max(spec.epochs * stepsPerEpoch, 1);
-    warmup = Math.min(spec.warmup, total - 1);
-    measured = total - warmup;
-  } else {
-    warmup = spec.warmup;
-    measured = Math.max(spec.steps, 1);
-  }
+  const { warmup, measured } = stepCounts(spec, w, nTrain);
   // The same batches in the same order as the TF.js peer.
-  const order = Array.from({ length: nTrain }, (_, i) => i);
-  const r = rng(spec.seed, "batches");
-  r.shuffle(order);
-  let cursor = 0;
+  const batches = batchOrder(nTrain, w.batch, spec.seed);
   const xbuf = new Float32Array(w.batch * f);
   const ybuf = new Int32Array(w.batch);
   const nextBatch = () => {
-    if (cursor >= nTrain) { cursor = 0; r.shuffle(order); }
-    const end = Math.min(cursor + w.batch, nTrain);
-    const rows = end - cursor;
+    const idx = batches.next();
+    const rows = idx.length;
     for (let j = 0; j < rows; j++) {
-      const i = order[cursor + j];
+      const i = idx[j];
       xbuf.set(data.trainX.subarray(i * f, (i + 1) * f), j * f);
       ybuf[j] = data.trainY[i];
     }
-    cursor = end;
     return [
       np.array(xbuf.slice(0, rows * f)).reshape([rows, f]),
       np.array(ybuf.slice(0, rows), { dtype: np.int32 }),
@@ -209,13 +194,14 @@ export async function runJaxjs(spec, lib, now = () => performance.now(), between
       // The batch is made inside the step, as the probe's step does.
       const [x, y] = nextBatch();
       let value;
-      if (w.optimizer === "adam") {
+      if (opt === "adam") {
         const t = i + 1;
-        const a = np.array(w.lr / (1 - BETA_1 ** t));
-        const c2 = np.array(1 / (1 - BETA_2 ** t));
+        const { learning_rate: lr, beta1, beta2 } = w.optimizer;
+        const a = np.array(lr / (1 - beta1 ** t));
+        const c2 = np.array(1 / (1 - beta2 ** t));
         [value, p, m, v] = fns.adamStep(p, m, v, x, y, a, c2);
       } else {
-        [value, p] = fns.sgdStep(p, x, y, np.array(w.lr));
+        [value, p] = fns.sgdStep(p, x, y, np.array(w.optimizer.learning_rate));
       }
       // The step has finished when its results are: wait for the new parameters, read the loss.
       await blockUntilReady([p, m, v]);
@@ -240,9 +226,7 @@ export async function runJaxjs(spec, lib, now = () => performance.now(), between
     const val_accuracy = nValid ? hits / nValid : 0;
     const eval_ms = now() - e0;
     return { status: "ok", result: {
-      workload: w.name, size: w.size, params: countParams(w), flops_per_step: flopsPerStep(w),
-      batch: w.batch, optimizer: w.optimizer, backend: spec.backend, device: chosen.device,
-      setup_ms, first_step_ms, warmup_ms, step_ms, losses, val_accuracy, eval_ms, train_ms,
+      ...resultHead(w, spec, chosen.device), setup_ms, first_step_ms, warmup_ms, step_ms, losses, val_accuracy, eval_ms, train_ms,
       epochs: spec.epochs ?? null, dataset_bytes: data.bytes,
     } };
   } finally {
@@ -252,7 +236,7 @@ export async function runJaxjs(spec, lib, now = () => performance.now(), between
 }
 
 // Classify a thrown error: not installed is a skip with the install command; memory is oom.
-export function jaxjsFailure(err) {
+export function failure(err) {
   const message = String(err && err.stack ? `${err.name}: ${err.message}` : err);
   if (err && err.notInstalled) return { status: "skipped", message: err.message };
   if (/jax-js is not installed/.test(message)) return { status: "skipped", message: err.message || message };

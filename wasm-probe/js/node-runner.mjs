@@ -27,30 +27,23 @@ if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
   } else {
     reply = { status: "skipped", message: `page-only workload \`${spec.workload}\`: Node.js has no page` };
   }
-} else if (String(spec.backend).startsWith("tfjs-")) {
-  // TF.js peers: the same workloads trained with TensorFlow.js from node_modules (see tfjs.js).
-  const tfjs = await import("./tfjs.js");
+} else if (spec.peer) {
+  // A peer backend: the module gapbench's catalog names trains the same workload with its own
+  // library from node_modules (see peer.js), or says why it cannot run in Node.js.
+  let peer = null;
   try {
-    const { createRequire } = await import("node:module");
-    const from = packagesRoot ? pathToFileURL(path.join(path.resolve(packagesRoot), "package.json")) : import.meta.url;
-    const lib = await tfjs.loadNode(createRequire(from));
-    reply = await tfjs.runTfjs(spec, lib, () => performance.now(), undefined);
+    if (!/^[a-z0-9-]+\.js$/.test(spec.peer)) throw new Error(`bad peer module \`${spec.peer}\``);
+    peer = await import(`./${spec.peer}`);
+    if (!peer.loadNode) {
+      reply = { status: "skipped", message: peer.NODE_SKIP || `${spec.peer} does not run in Node.js` };
+    } else {
+      const { createRequire } = await import("node:module");
+      const from = packagesRoot ? pathToFileURL(path.join(path.resolve(packagesRoot), "package.json")) : import.meta.url;
+      const lib = await peer.loadNode(createRequire(from), (file) => import(pathToFileURL(file).href));
+      reply = await peer.run(spec, lib, () => performance.now(), undefined);
+    }
   } catch (err) {
-    reply = tfjs.tfjsFailure(err);
-  }
-} else if (String(spec.backend).startsWith("ortweb-")) {
-  // onnxruntime-web's training build is for browsers: its `./training` export is `"node": null`.
-  reply = { status: "skipped", message: "ONNX Runtime Web training runs in browsers only (onnxruntime-web's ./training export has \"node\": null)" };
-} else if (String(spec.backend).startsWith("jaxjs-")) {
-  // jax-js peer: the same workloads trained with @jax-js/jax from node_modules (see jaxjs.js).
-  const jaxjs = await import("./jaxjs.js");
-  try {
-    const { createRequire } = await import("node:module");
-    const from = packagesRoot ? pathToFileURL(path.join(path.resolve(packagesRoot), "package.json")) : import.meta.url;
-    const lib = await jaxjs.loadNode(createRequire(from), (file) => import(pathToFileURL(file).href));
-    reply = await jaxjs.runJaxjs(spec, lib, () => performance.now(), undefined);
-  } catch (err) {
-    reply = jaxjs.jaxjsFailure(err);
+    reply = peer ? peer.failure(err) : failure(null, err);
   }
 } else if (spec.backend === "webgpu" && !(globalThis.navigator && globalThis.navigator.gpu)) {
   // The WebGPU build is for browsers; Node.js exposes no navigator.gpu.

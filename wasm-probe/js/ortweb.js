@@ -10,10 +10,12 @@
 // `"node": null`. The artifacts hold the initial weights (Glorot-uniform from numpy) and the
 // recipe (softmax cross-entropy on logits, Adam lr 0.001, epsilon 1e-7, AdamW with weight decay 0).
 
-import { resolve, synthesize, rng, params as countParams, flopsPerStep } from "./tfjs.js";
+import { workloadOf, synthesize, stepCounts, batchOrder, resultHead } from "./peer.js";
 
-export const ORTWEB_BACKENDS = ["ortweb-wasm", "ortweb-wasm-threads"];
-export const INSTALL = "npm ci, then python3.11 -m pip install onnxruntime-training==1.19.2 onnx==1.16.2 and python3.11 wasm-probe/py/ort_artifacts.py ort-artifacts (both in .ci/setup)";
+export const BACKENDS = ["ortweb-wasm", "ortweb-wasm-threads"];
+export const INSTALL = "npm ci, then python3.11 -m pip install onnxruntime-training==1.19.2 onnx==1.16.2, gapbench list --json > ort-artifacts/workloads.json and python3.11 wasm-probe/py/ort_artifacts.py ort-artifacts ort-artifacts/workloads.json (all in .ci/setup)";
+// onnxruntime-web's training build does not run in Node.js.
+export const NODE_SKIP = "ONNX Runtime Web training runs in browsers only (onnxruntime-web's ./training export has \"node\": null)";
 
 let loaded = null;
 
@@ -42,26 +44,26 @@ function notInstalled(why) {
 let threadsSet = null; // ORT reads env.wasm.numThreads once, when its wasm starts
 
 // Run one case in a page or worker; returns the reply object.
-export async function runOrtweb(spec, lib, now = () => performance.now(), between = undefined) {
+export async function run(spec, lib, now = () => performance.now(), between = undefined) {
   const { ort, version, dir } = lib;
-  const w = resolve(spec);
-  const name = w && (w.name === "mlp" ? `mlp-${w.size}` : w.name);
-  if (!w || !(w.name === "tm-image" || w.name === "mlp")) {
-    return { status: "skipped", message: `workload \`${spec.workload}\` has no ONNX Runtime training artifacts (tm-image and mlp presets only)` };
-  }
-  if (spec.classes != null || spec.samples_per_class != null) {
-    if ((spec.classes ?? w.data.classes) !== (w.name === "mlp" ? 10 : 3)) return { status: "skipped", message: "the ORT artifacts fix the class count: only the default classes" };
-  }
+  const { w, skip } = workloadOf(spec, "ONNX Runtime Web");
+  if (skip) return { status: "skipped", message: skip };
+  // The artifacts' directory, as wasm-probe/py/ort_artifacts.py names it.
+  const name = w.size === "default" ? w.name : `${w.name}-${w.size}`;
   if (spec.fault) return { status: "skipped", message: "fault injection is a wasm-probe feature" };
   if (spec.simd === false) return { status: "skipped", message: "onnxruntime-web's training build is SIMD only (ort-training-wasm-simd-threaded.wasm): run it with simd = true" };
   const threads = spec.backend === "ortweb-wasm-threads";
-  if (!ORTWEB_BACKENDS.includes(spec.backend)) return { status: "skipped", message: `unknown backend \`${spec.backend}\` (expected one of: ${ORTWEB_BACKENDS.join(", ")})` };
+  if (!BACKENDS.includes(spec.backend)) return { status: "skipped", message: `unknown backend \`${spec.backend}\` (expected one of: ${BACKENDS.join(", ")})` };
   if (threads && !globalThis.crossOriginIsolated) return { status: "skipped", message: "ORT's wasm threads need a cross-origin isolated page (SharedArrayBuffer)" };
   const cores = (globalThis.navigator && navigator.hardwareConcurrency) || 1;
   const n = threads ? cores : 1;
   if (threadsSet !== null && threadsSet !== n) {
     return { status: "skipped", message: `ORT's wasm already started with ${threadsSet} thread(s) in this page; ${spec.backend} needs a fresh page` };
   }
+  const madeFrom = await fetch(`${dir}artifacts/${name}/workload.json`);
+  if (!madeFrom.ok) return { status: "skipped", message: `no ONNX Runtime training artifacts for ${name} (workload.json: HTTP ${madeFrom.status}; made for tm-image and the mlp presets up to 10m): run ${INSTALL}` };
+  const stale = differs(await madeFrom.json(), w);
+  if (stale) return { status: "skipped", message: `the ONNX Runtime training artifacts for ${name} were made for another workload (${stale}): run ${INSTALL}` };
   const files = {};
   for (const f of ["checkpoint", "training_model.onnx", "eval_model.onnx", "optimizer_model.onnx"]) {
     const resp = await fetch(`${dir}artifacts/${name}/${f}`);
@@ -86,32 +88,18 @@ export async function runOrtweb(spec, lib, now = () => performance.now(), betwee
 
   const f = w.data.features;
   const nTrain = data.trainY.length;
-  const stepsPerEpoch = Math.ceil(nTrain / w.batch);
-  let warmup, measured;
-  if (spec.epochs != null) {
-    const total = Math.max(spec.epochs * stepsPerEpoch, 1);
-    warmup = Math.min(spec.warmup, total - 1);
-    measured = total - warmup;
-  } else {
-    warmup = spec.warmup;
-    measured = Math.max(spec.steps, 1);
-  }
-  const order = Array.from({ length: nTrain }, (_, i) => i);
-  const r = rng(spec.seed, "batches");
-  r.shuffle(order);
-  let cursor = 0;
+  const { warmup, measured } = stepCounts(spec, w, nTrain);
+  const batches = batchOrder(nTrain, w.batch, spec.seed);
   const nextBatch = () => {
-    if (cursor >= nTrain) { cursor = 0; r.shuffle(order); }
-    const end = Math.min(cursor + w.batch, nTrain);
-    const rows = end - cursor;
+    const idx = batches.next();
+    const rows = idx.length;
     const x = new Float32Array(rows * f);
     const y = new BigInt64Array(rows);
     for (let j = 0; j < rows; j++) {
-      const i = order[cursor + j];
+      const i = idx[j];
       x.set(data.trainX.subarray(i * f, (i + 1) * f), j * f);
       y[j] = BigInt(data.trainY[i]);
     }
-    cursor = end;
     return { input: new ort.Tensor("float32", x, [rows, f]), labels: new ort.Tensor("int64", y, [rows]) };
   };
   const lossName = session.trainingOutputNames[0];
@@ -155,9 +143,7 @@ export async function runOrtweb(spec, lib, now = () => performance.now(), betwee
     const val_accuracy = nValid ? correct / nValid : 0;
     const eval_ms = now() - e0;
     return { status: "ok", result: {
-      workload: w.name, size: w.size, params: countParams(w), flops_per_step: flopsPerStep(w),
-      batch: w.batch, optimizer: w.optimizer, backend: spec.backend, device,
-      setup_ms, first_step_ms, warmup_ms, step_ms, losses, val_accuracy, eval_ms, train_ms,
+      ...resultHead(w, spec, device), setup_ms, first_step_ms, warmup_ms, step_ms, losses, val_accuracy, eval_ms, train_ms,
       epochs: spec.epochs ?? null, dataset_bytes: data.bytes,
     } };
   } finally {
@@ -166,7 +152,17 @@ export async function runOrtweb(spec, lib, now = () => performance.now(), betwee
 }
 
 // Not installed is a skip with the install command; memory is oom; anything else failed.
-export function ortwebFailure(err) {
+// What differs between the workload the artifacts were made from and the case's (the batch is
+// symbolic in the artifacts, so it may differ), or "" when they train the same.
+function differs(made, w) {
+  const shape = (x) => JSON.stringify({
+    layers: x.layers.map((l) => [l.d_in, l.d_out, l.bias, l.activation === "relu"]),
+    optimizer: x.optimizer, classes: x.data.classes,
+  });
+  return shape(made) === shape(w) ? "" : `made for ${shape(made)}, the case is ${shape(w)}`;
+}
+
+export function failure(err) {
   const message = String(err && err.stack ? `${err.name}: ${err.message}` : err);
   if (err && err.notInstalled) return { status: "skipped", message: err.message };
   const oom = /out of memory|memory allocation|could not allocate|bad_alloc|RangeError.*(memory|allocation|Array buffer)/i.test(message);

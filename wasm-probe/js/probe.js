@@ -126,9 +126,7 @@ function uncaughtTrap() {
 // Run one case here (main thread or worker). `spec` is the CaseSpec plus `simd` and `context`.
 // `onStep`, when given, is called after every training step (page meters log step times).
 export async function runHere(spec, base, yieldBetweenSteps, onStep) {
-  if (String(spec.backend).startsWith("tfjs-")) return runTfjsHere(spec, base, yieldBetweenSteps, onStep);
-  if (String(spec.backend).startsWith("jaxjs-")) return runJaxjsHere(spec, base, yieldBetweenSteps, onStep);
-  if (String(spec.backend).startsWith("ortweb-")) return runOrtwebHere(spec, base, yieldBetweenSteps, onStep);
+  if (spec.peer) return runPeerHere(spec, base, yieldBetweenSteps, onStep);
   const variant = variantFor(spec);
   let mod = null;
   try {
@@ -163,57 +161,23 @@ export async function runHere(spec, base, yieldBetweenSteps, onStep) {
   }
 }
 
-// TF.js backends (tfjs-cpu, tfjs-wasm, ...) train the same workloads with TensorFlow.js from the
-// bundle's tfjs/ folder instead of the wasm probe; the reply has the same shape.
-async function runTfjsHere(spec, base, yieldBetweenSteps, onStep) {
-  let tfjs = null;
+// A peer backend (TF.js, jax-js, ONNX Runtime Web, ...) trains the same workload with another
+// library: `spec.peer` names its module (gapbench's catalog, harness/src/catalog.rs PEERS), which
+// loads the library from the bundle and replies in the probe's shape (see peer.js).
+async function runPeerHere(spec, base, yieldBetweenSteps, onStep) {
+  let peer = null;
   try {
-    tfjs = await import("./tfjs.js");
-    const lib = await tfjs.loadBrowser(base);
+    if (!/^[a-z0-9-]+\.js$/.test(spec.peer)) throw new Error(`bad peer module \`${spec.peer}\``);
+    peer = await import(`./${spec.peer}`);
+    const lib = await peer.loadBrowser(base);
     let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
     if (onStep) {
       const inner = between;
       between = () => { onStep(); return inner ? inner() : undefined; };
     }
-    return JSON.stringify(await tfjs.runTfjs(spec, lib, () => performance.now(), between));
+    return JSON.stringify(await peer.run(spec, lib, () => performance.now(), between));
   } catch (err) {
-    return JSON.stringify(tfjs ? tfjs.tfjsFailure(err) : failure(null, err));
-  }
-}
-
-// jax-js backends (jaxjs-wasm, jaxjs-webgpu) train the same workloads with @jax-js/jax from the
-// bundle's jaxjs/ folder (see jaxjs.js); the reply has the same shape.
-async function runJaxjsHere(spec, base, yieldBetweenSteps, onStep) {
-  let jaxjs = null;
-  try {
-    jaxjs = await import("./jaxjs.js");
-    const lib = await jaxjs.loadBrowser(base);
-    let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
-    if (onStep) {
-      const inner = between;
-      between = () => { onStep(); return inner ? inner() : undefined; };
-    }
-    return JSON.stringify(await jaxjs.runJaxjs(spec, lib, () => performance.now(), between));
-  } catch (err) {
-    return JSON.stringify(jaxjs ? jaxjs.jaxjsFailure(err) : failure(null, err));
-  }
-}
-
-// ONNX Runtime Web training backends (ortweb-wasm, ortweb-wasm-threads) train tm-image and the mlp
-// presets from the artifacts in the bundle's ort/ folder (see ortweb.js); same reply shape.
-async function runOrtwebHere(spec, base, yieldBetweenSteps, onStep) {
-  let ortweb = null;
-  try {
-    ortweb = await import("./ortweb.js");
-    const lib = await ortweb.loadBrowser(base);
-    let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
-    if (onStep) {
-      const inner = between;
-      between = () => { onStep(); return inner ? inner() : undefined; };
-    }
-    return JSON.stringify(await ortweb.runOrtweb(spec, lib, () => performance.now(), between));
-  } catch (err) {
-    return JSON.stringify(ortweb ? ortweb.ortwebFailure(err) : failure(null, err));
+    return JSON.stringify(peer ? peer.failure(err) : failure(null, err));
   }
 }
 

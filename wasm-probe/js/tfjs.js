@@ -8,7 +8,9 @@
 // skip `simd: false`. TF.js is loaded once per page/process: in a browser from the probe bundle
 // (tfjs/, copied from node_modules; nothing is fetched from elsewhere), in Node from node_modules.
 
-export const TFJS_BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm-fit", "tfjs-wasm-threads-fit"];
+import { workloadOf, synthesize, stepCounts, batchOrder, resultHead } from "./peer.js";
+
+export const BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm-fit", "tfjs-wasm-threads-fit"];
 // `<backend>-fit` (e.g. tfjs-wasm-fit): the same model trained the way Teachable Machine drives
 // TF.js (teachable-mobilenet.ts `train()`): the samples as a tf.data dataset shuffled once,
 // `model.fitDataset` over whole epochs in batches, the held-out samples as `validationData`
@@ -17,12 +19,6 @@ export const TFJS_BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfj
 // iteration, the per-epoch validation and fit's `tf.nextFrame()` yields fall outside the steps
 // but inside `train_ms`. Without `epochs` in the scenario, fit stops after warm-up + steps batches.
 export const FIT_SUFFIX = "-fit";
-
-const MLP_INPUT = 1024;
-const MLP_CLASSES = 10;
-const MLP_DEPTH = 4;
-// Must match wasm-probe/src/workload/mod.rs MLP_PRESETS.
-const MLP_PRESETS = { "0.1m": 80, "0.3m": 200, "1m": 430, "3m": 850, "10m": 1660, "30m": 3000, "100m": 5620, "300m": 9830 };
 
 // --- loading ---------------------------------------------------------------------------------
 
@@ -58,139 +54,6 @@ export function loadNode(requireFn) {
     loaded.catch(() => { loaded = null; });
   }
   return loaded;
-}
-
-// --- data ------------------------------------------------------------------------------------
-
-// A small seeded generator (mulberry32 on a mixed seed) with Box-Muller normals.
-export function rng(seed, stream) {
-  let h = 2166136261 >>> 0;
-  const key = `${seed}/${stream}`;
-  for (let i = 0; i < key.length; i++) { h ^= key.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }
-  let a = h;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  let spare = null;
-  const normal = () => {
-    if (spare !== null) { const s = spare; spare = null; return s; }
-    let u = 0;
-    while (u <= 1e-12) u = uniform();
-    const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
-  const shuffle = (arr) => {
-    for (let i = arr.length - 1; i > 0; i--) {
-      const j = Math.floor(uniform() * (i + 1));
-      [arr[i], arr[j]] = [arr[j], arr[i]];
-    }
-  };
-  return { uniform, normal, shuffle };
-}
-
-// Class-conditional Gaussians, split per class like wasm-probe/src/data.rs (same shapes and sizes).
-export function synthesize(d, seed) {
-  const r = rng(seed, "data");
-  const f = d.features;
-  const means = new Float32Array(d.classes * f);
-  for (let i = 0; i < means.length; i++) means[i] = r.normal() * d.separation;
-  const held = Math.min(Math.round(d.samples_per_class * d.holdout), Math.max(d.samples_per_class - 1, 0));
-  const nTrain = d.classes * (d.samples_per_class - held);
-  const nValid = d.classes * held;
-  const ds = {
-    features: f, classes: d.classes,
-    trainX: new Float32Array(nTrain * f), trainY: new Int32Array(nTrain),
-    validX: new Float32Array(nValid * f), validY: new Int32Array(nValid),
-  };
-  let ti = 0, vi = 0;
-  for (let c = 0; c < d.classes; c++) {
-    for (let s = 0; s < d.samples_per_class; s++) {
-      const valid = s < held;
-      const xs = valid ? ds.validX : ds.trainX;
-      const row = valid ? vi++ : ti++;
-      (valid ? ds.validY : ds.trainY)[row] = c;
-      const off = row * f;
-      for (let k = 0; k < f; k++) {
-        const v = means[c * f + k] + r.normal();
-        xs[off + k] = d.non_negative ? Math.max(v, 0) : v;
-      }
-    }
-  }
-  ds.bytes = (ds.trainX.length + ds.validX.length) * 4;
-  return ds;
-}
-
-// --- workloads -------------------------------------------------------------------------------
-
-function tmData(features, spec, nonNegative) {
-  return {
-    features, classes: spec.classes ?? 3, samples_per_class: spec.samples_per_class ?? 300,
-    holdout: 0.15, separation: 0.15, non_negative: nonNegative,
-  };
-}
-
-// The same architectures and recipes as wasm-probe/src/workload/mod.rs.
-export function resolve(spec) {
-  const size = spec.size === "default" ? (spec.workload === "mlp" ? "1m" : "default") : spec.size;
-  if (spec.classes != null && spec.classes < 2) throw new Error(`classes must be >= 2, found ${spec.classes}`);
-  if (spec.samples_per_class === 0) throw new Error("samples_per_class must be >= 1");
-  const layer = (d_in, d_out, bias, activation, dropout = 0) => ({ d_in, d_out, bias, activation, dropout });
-  switch (spec.workload) {
-    case "tm-image":
-    case "tm-pose": {
-      if (size !== "default") throw new Error(`unknown size \`${size}\` for workload \`${spec.workload}\` (expected one of: default)`);
-      const pose = spec.workload === "tm-pose";
-      const features = pose ? 14739 : 1280;
-      const data = tmData(features, spec, !pose);
-      return {
-        name: spec.workload, size, data, batch: 16, lr: 0.001,
-        optimizer: pose ? "rmsprop" : "adam", logits: false,
-        layers: [layer(features, 100, true, "relu", pose ? 0.5 : 0), layer(100, data.classes, false, "softmax")],
-      };
-    }
-    case "tm-audio": {
-      if (size !== "default") throw new Error(`unknown size \`${size}\` for workload \`tm-audio\` (expected one of: default)`);
-      const data = tmData(2000, spec, true);
-      return {
-        name: "tm-audio", size, data, batch: 32, lr: 0.01, optimizer: "sgd", logits: false,
-        layers: [layer(2000, data.classes, true, "softmax")],
-      };
-    }
-    case "mlp": {
-      const width = MLP_PRESETS[size];
-      if (!width) throw new Error(`unknown size \`${size}\` for workload \`mlp\` (expected one of: ${Object.keys(MLP_PRESETS).join(", ")})`);
-      const classes = spec.classes ?? MLP_CLASSES;
-      const layers = [layer(MLP_INPUT, width, true, "relu")];
-      for (let i = 1; i < MLP_DEPTH; i++) layers.push(layer(width, width, true, "relu"));
-      layers.push(layer(width, classes, true, "linear"));
-      return {
-        name: "mlp", size, batch: 64, lr: 0.001, optimizer: "adam", logits: true, layers,
-        data: {
-          features: MLP_INPUT, classes, samples_per_class: spec.samples_per_class ?? 64,
-          holdout: 0.15, separation: 0.1, non_negative: false,
-        },
-      };
-    }
-    default:
-      return null; // not written for TF.js (cnn): the caller skips the case
-  }
-}
-
-// Parameters and analytic FLOPs exactly as Workload::params / Workload::flops_per_step count them.
-export function params(w) {
-  return w.layers.reduce((s, l) => s + l.d_in * l.d_out + (l.bias ? l.d_out : 0), 0);
-}
-export function flopsPerStep(w) {
-  return w.layers.reduce((s, l, i) => {
-    const fwd = 2 * w.batch * l.d_in * l.d_out;
-    return s + (i === 0 ? 2 * fwd : 3 * fwd);
-  }, 0);
 }
 
 // --- backends --------------------------------------------------------------------------------
@@ -236,7 +99,7 @@ async function useBackend(tf, wasm, backend, simd) {
   }
   if (!simd) return skip(`${backend} has no SIMD/no-SIMD variants (only tfjs-wasm does): run it with simd = true`);
   const name = { "tfjs-cpu": "cpu", "tfjs-webgl": "webgl", "tfjs-webgpu": "webgpu" }[backend];
-  if (!name) return skip(`unknown TF.js backend \`${backend}\` (expected one of: ${TFJS_BACKENDS.join(", ")})`);
+  if (!name) return skip(`unknown TF.js backend \`${backend}\` (expected one of: ${BACKENDS.join(", ")})`);
   if (!tf.findBackendFactory(name)) return skip(`TF.js has no ${name} backend in this environment`);
   if (name === "webgpu" && !(globalThis.navigator && navigator.gpu)) return skip("no WebGPU here (navigator.gpu is missing)");
   let ok = false;
@@ -266,20 +129,21 @@ function buildModel(tf, w, seed, withAccuracy = false) {
     }));
     if (l.dropout > 0) model.add(tf.layers.dropout({ rate: l.dropout, seed }));
   });
-  const optimizer = w.optimizer === "adam" ? tf.train.adam(w.lr)
-    : w.optimizer === "rmsprop" ? tf.train.rmsprop(w.lr, 0.9, 0, 1e-7)
-      : tf.train.sgd(w.lr);
-  const loss = w.logits ? (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, yPred) : "categoricalCrossentropy";
+  const o = w.optimizer;
+  const optimizer = o.name === "adam" ? tf.train.adam(o.learning_rate, o.beta1, o.beta2, o.epsilon)
+    : o.name === "rmsprop" ? tf.train.rmsprop(o.learning_rate, o.rho, o.momentum, o.epsilon)
+      : tf.train.sgd(o.learning_rate);
+  const loss = w.loss.from_logits ? (yTrue, yPred) => tf.losses.softmaxCrossEntropy(yTrue, yPred) : "categoricalCrossentropy";
   model.compile({ optimizer, loss, ...(withAccuracy ? { metrics: ["accuracy"] } : {}) });
   return { model, optimizer };
 }
 
 // Run one case; returns the reply object ({status: "ok", result: CaseResult}, or {status, message}).
 // `now` is the clock; `between` (optional) is awaited between steps (a page's main thread yields).
-export async function runTfjs(spec, lib, now = () => performance.now(), between = undefined) {
+export async function run(spec, lib, now = () => performance.now(), between = undefined) {
   const { tf, wasm } = lib;
-  const w = resolve(spec);
-  if (!w) return { status: "skipped", message: `workload \`${spec.workload}\` is not written for TF.js (tfjs.js has tm-image, tm-audio, tm-pose and mlp)` };
+  const { w, skip } = workloadOf(spec, "TF.js");
+  if (skip) return { status: "skipped", message: skip };
   if (spec.fault) return { status: "skipped", message: "fault injection is a wasm-probe feature" };
   const fit = String(spec.backend).endsWith(FIT_SUFFIX);
   const base = fit ? spec.backend.slice(0, -FIT_SUFFIX.length) : spec.backend;
@@ -293,32 +157,19 @@ export async function runTfjs(spec, lib, now = () => performance.now(), between 
   const setup_ms = now() - t0;
   const f = w.data.features, C = w.data.classes;
   const nTrain = data.trainY.length;
-  const stepsPerEpoch = Math.ceil(nTrain / w.batch);
-  let warmup, measured;
-  if (spec.epochs != null) {
-    const total = Math.max(spec.epochs * stepsPerEpoch, 1);
-    warmup = Math.min(spec.warmup, total - 1);
-    measured = total - warmup;
-  } else {
-    warmup = spec.warmup;
-    measured = Math.max(spec.steps, 1);
-  }
-  const order = Array.from({ length: nTrain }, (_, i) => i);
-  const r = rng(spec.seed, "batches");
-  r.shuffle(order);
-  let cursor = 0;
+  const { warmup, measured } = stepCounts(spec, w, nTrain);
+  const batches = batchOrder(nTrain, w.batch, spec.seed);
+  const order = batches.order;
   const xbuf = new Float32Array(w.batch * f);
   const ybuf = new Int32Array(w.batch);
   const nextBatch = () => {
-    if (cursor >= nTrain) { cursor = 0; r.shuffle(order); }
-    const end = Math.min(cursor + w.batch, nTrain);
-    const rows = end - cursor;
+    const idx = batches.next();
+    const rows = idx.length;
     for (let j = 0; j < rows; j++) {
-      const i = order[cursor + j];
+      const i = idx[j];
       xbuf.set(data.trainX.subarray(i * f, (i + 1) * f), j * f);
       ybuf[j] = data.trainY[i];
     }
-    cursor = end;
     return tf.tidy(() => [
       tf.tensor2d(xbuf.slice(0, rows * f), [rows, f]),
       tf.oneHot(tf.tensor1d(ybuf.slice(0, rows), "int32"), C).toFloat(),
@@ -370,9 +221,7 @@ export async function runTfjs(spec, lib, now = () => performance.now(), between 
     const val_accuracy = nValid ? correct / nValid : 0;
     const eval_ms = now() - e0;
     return { status: "ok", result: {
-      workload: w.name, size: w.size, params: params(w), flops_per_step: flopsPerStep(w),
-      batch: w.batch, optimizer: w.optimizer, backend: spec.backend, device: chosen.device,
-      setup_ms, first_step_ms, warmup_ms, step_ms, losses, val_accuracy, eval_ms, train_ms,
+      ...resultHead(w, spec, chosen.device), setup_ms, first_step_ms, warmup_ms, step_ms, losses, val_accuracy, eval_ms, train_ms,
       epochs: spec.epochs ?? null, dataset_bytes: data.bytes,
     } };
   } finally {
@@ -419,7 +268,7 @@ async function fitLikeTeachableMachine(tf, model, w, data, order, warmup, measur
 }
 
 // Classify a thrown error the way probe.js does for the wasm probe.
-export function tfjsFailure(err) {
+export function failure(err) {
   const message = String(err && err.stack ? `${err.name}: ${err.message}` : err);
   const oom = /out of memory|memory allocation|could not allocate|RangeError.*(memory|allocation)|Failed to compile fragment shader|CONTEXT_LOST/i.test(message);
   return { status: oom ? "oom" : "failed", message };

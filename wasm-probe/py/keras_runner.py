@@ -1,11 +1,20 @@
 """gapbench's TF-Keras peer: trains the same workloads as the probe natively with TensorFlow's
 Keras on the CPU, so a report can hold native-ndarray against what Python users train with.
 
-Same architectures, recipes, batch sizes and parameter/FLOP counts as wasm-probe/src/workload and
-wasm-probe/js/tfjs.js; the data are the same kind of class-conditional Gaussians (numpy's
+The workload comes resolved in the case spec (`resolved`: wasm-probe/src/workload's `Resolved`,
+made by `Workload::resolve`): layers, recipe, batch, data and parameter/FLOP counts, so this file
+keeps no copy of the presets. The data are the same kind of class-conditional Gaussians (numpy's
 generator, so not the same numbers). Reads a case spec (JSON) on stdin and prints one JSON reply
 line: {"status": "ok", "result": CaseResult} or {"status": "skipped" | "failed" | "oom",
 "message": ...}. TensorFlow runs on 1 thread (intra- and inter-op), as the probe does.
+
+Two paths, by the case's backend: `keras` calls `model.train_on_batch` once per step (the batch
+gathered inside the step, as the probe's step does); `keras-fit` trains the way Keras's guides do,
+`model.fit(x, y, batch_size, epochs, shuffle=True)` over the training arrays, a step timed from
+`on_train_batch_begin` to `on_train_batch_end` (which reads the loss, so the step has finished;
+fit's per-epoch work and its data pipeline's prefetch between batches fall outside the steps, in
+`train_ms`). fit's logs carry the epoch's running mean of the loss, so each step's own loss is
+recovered from consecutive means.
 """
 
 import json
@@ -15,82 +24,35 @@ import resource
 import sys
 import time
 
-MLP_INPUT = 1024
-MLP_CLASSES = 10
-MLP_DEPTH = 4
-# Must match wasm-probe/src/workload/mod.rs MLP_PRESETS.
-MLP_PRESETS = {"0.1m": 80, "0.3m": 200, "1m": 430, "3m": 850, "10m": 1660, "30m": 3000,
-               "100m": 5620, "300m": 9830}
-
-
 def reply(obj):
     usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     obj.setdefault("peak_rss_bytes", usage)
     print(json.dumps(obj), flush=True)
 
 
-def tm_data(features, spec, non_negative):
-    return {"features": features, "classes": spec.get("classes") or 3,
-            "samples_per_class": spec.get("samples_per_class") or 300,
-            "holdout": 0.15, "separation": 0.15, "non_negative": non_negative}
+def resolved(spec):
+    """The workload gapbench resolved for this case, or why a Keras peer cannot train it."""
+    w = spec.get("resolved")
+    if w is None:
+        return None, (f"the case spec carries no resolved workload (gapbench sends one for every "
+                      f"workload of the probe): `{spec['workload']}` {spec['size']} is not one")
+    if w["arch"] != "dense":
+        return None, (f"workload `{w['name']}` ({w['arch']}) is not written for Keras "
+                      f"(keras_runner.py builds dense networks: tm-image, tm-audio, tm-pose, mlp)")
+    return w, None
 
 
-def resolve(spec):
-    """The workload as tfjs.js resolve() has it; None when it is not written for Keras."""
-    workload, size = spec["workload"], spec["size"]
-    if size == "default" and workload == "mlp":
-        size = "1m"
-    classes = spec.get("classes")
-    if classes is not None and classes < 2:
-        raise ValueError(f"classes must be >= 2, found {classes}")
-
-    def layer(d_in, d_out, bias, activation, dropout=0.0):
-        return {"d_in": d_in, "d_out": d_out, "bias": bias, "activation": activation,
-                "dropout": dropout}
-
-    if workload in ("tm-image", "tm-pose"):
-        if size != "default":
-            raise ValueError(f"unknown size `{size}` for workload `{workload}` (expected one of: default)")
-        pose = workload == "tm-pose"
-        features = 14739 if pose else 1280
-        data = tm_data(features, spec, not pose)
-        return {"name": workload, "size": size, "data": data, "batch": 16, "lr": 0.001,
-                "optimizer": "rmsprop" if pose else "adam", "logits": False,
-                "layers": [layer(features, 100, True, "relu", 0.5 if pose else 0.0),
-                           layer(100, data["classes"], False, "softmax")]}
-    if workload == "tm-audio":
-        if size != "default":
-            raise ValueError(f"unknown size `{size}` for workload `tm-audio` (expected one of: default)")
-        data = tm_data(2000, spec, True)
-        return {"name": workload, "size": size, "data": data, "batch": 32, "lr": 0.01,
-                "optimizer": "sgd", "logits": False,
-                "layers": [layer(2000, data["classes"], True, "softmax")]}
-    if workload == "mlp":
-        width = MLP_PRESETS.get(size)
-        if width is None:
-            raise ValueError(f"unknown size `{size}` for workload `mlp` (expected one of: {', '.join(MLP_PRESETS)})")
-        classes = classes or MLP_CLASSES
-        layers = [layer(MLP_INPUT, width, True, "relu")]
-        layers += [layer(width, width, True, "relu") for _ in range(1, MLP_DEPTH)]
-        layers.append(layer(width, classes, True, "linear"))
-        return {"name": "mlp", "size": size, "batch": 64, "lr": 0.001, "optimizer": "adam",
-                "logits": True, "layers": layers,
-                "data": {"features": MLP_INPUT, "classes": classes,
-                         "samples_per_class": spec.get("samples_per_class") or 64,
-                         "holdout": 0.15, "separation": 0.1, "non_negative": False}}
-    return None
-
-
-def params(w):
-    return sum(l["d_in"] * l["d_out"] + (l["d_out"] if l["bias"] else 0) for l in w["layers"])
-
-
-def flops_per_step(w):
-    total = 0
-    for i, l in enumerate(w["layers"]):
-        fwd = 2 * w["batch"] * l["d_in"] * l["d_out"]
-        total += 2 * fwd if i == 0 else 3 * fwd
-    return total
+def optimizer(keras, o):
+    """The recipe's optimizer with its settings."""
+    if o["name"] == "adam":
+        return keras.optimizers.Adam(o["learning_rate"], beta_1=o["beta1"], beta_2=o["beta2"],
+                                     epsilon=o["epsilon"])
+    if o["name"] == "rmsprop":
+        return keras.optimizers.RMSprop(o["learning_rate"], rho=o["rho"], momentum=o["momentum"],
+                                        epsilon=o["epsilon"])
+    if o["name"] == "sgd":
+        return keras.optimizers.SGD(o["learning_rate"])
+    raise ValueError(f"optimizer {o['name']} is not written for Keras (adam, rmsprop, sgd)")
 
 
 def synthesize(np, d, seed):
@@ -111,11 +73,12 @@ def synthesize(np, d, seed):
 
 
 def run(spec):
-    w = resolve(spec)
-    if w is None:
-        return {"status": "skipped", "message": f"workload `{spec['workload']}` is not written for Keras (keras_runner.py has tm-image, tm-audio, tm-pose and mlp)"}
+    w, skip = resolved(spec)
+    if skip:
+        return {"status": "skipped", "message": skip}
     if spec.get("fault"):
         return {"status": "skipped", "message": "fault injection is a wasm-probe feature"}
+    fit = spec["backend"] == "keras-fit"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import numpy as np
@@ -136,10 +99,8 @@ def run(spec):
                                      kernel_initializer="glorot_uniform"))
         if l["dropout"] > 0:
             model.add(keras.layers.Dropout(l["dropout"]))
-    opt = {"adam": lambda: keras.optimizers.Adam(w["lr"]),
-           "rmsprop": lambda: keras.optimizers.RMSprop(w["lr"], rho=0.9, epsilon=1e-7),
-           "sgd": lambda: keras.optimizers.SGD(w["lr"])}[w["optimizer"]]()
-    loss = keras.losses.CategoricalCrossentropy(from_logits=w["logits"])
+    opt = optimizer(keras, w["optimizer"])
+    loss = keras.losses.CategoricalCrossentropy(from_logits=w["loss"]["from_logits"])
     model.compile(optimizer=opt, loss=loss)
     setup_ms = (time.perf_counter() - t0) * 1e3
 
@@ -152,30 +113,44 @@ def run(spec):
         measured = total - warmup
     else:
         warmup, measured = spec["warmup"], max(spec["steps"], 1)
-    r = np.random.default_rng(seed + 1)
-    order = r.permutation(n_train)
-    cursor = 0
     losses, warmup_ms, step_ms = [], [], []
     first_step_ms = float("nan")
-    train_start = time.perf_counter()
-    for i in range(warmup + measured):
-        start = time.perf_counter()
-        # The batch is gathered inside the step, as the probe's and tfjs.js's steps do.
-        if cursor >= n_train:
-            cursor, order = 0, r.permutation(n_train)
-        idx = order[cursor:cursor + batch]
-        cursor += len(idx)
-        x = train_x[idx]
-        y = np.eye(c, dtype=np.float32)[train_y[idx]]
-        # train_on_batch returns the loss as a Python float: the step has finished.
-        value = float(model.train_on_batch(x, y))
-        elapsed = (time.perf_counter() - start) * 1e3
+
+    def record(i, elapsed, value):
+        nonlocal first_step_ms
         if not math.isfinite(value):
             return {"status": "failed", "message": f"loss is {value} at step {i}"}
         losses.append(value)
         if i == 0:
             first_step_ms = elapsed
         (warmup_ms if i < warmup else step_ms).append(elapsed)
+        return None
+
+    train_start = time.perf_counter()
+    if fit:
+        failed = fit_path(keras, model, train_x, np.eye(c, dtype=np.float32)[train_y], batch,
+                          warmup + measured, steps_per_epoch, record)
+    else:
+        failed = None
+        r = np.random.default_rng(seed + 1)
+        order = r.permutation(n_train)
+        cursor = 0
+        for i in range(warmup + measured):
+            start = time.perf_counter()
+            # The batch is gathered inside the step, as the probe's and tfjs.js's steps do.
+            if cursor >= n_train:
+                cursor, order = 0, r.permutation(n_train)
+            idx = order[cursor:cursor + batch]
+            cursor += len(idx)
+            x = train_x[idx]
+            y = np.eye(c, dtype=np.float32)[train_y[idx]]
+            # train_on_batch returns the loss as a Python float: the step has finished.
+            value = float(model.train_on_batch(x, y))
+            failed = record(i, (time.perf_counter() - start) * 1e3, value)
+            if failed:
+                break
+    if failed:
+        return failed
     train_ms = (time.perf_counter() - train_start) * 1e3
     e0 = time.perf_counter()
     accuracy = 0.0
@@ -183,14 +158,47 @@ def run(spec):
         pred = model.predict(valid_x, batch_size=256, verbose=0).argmax(axis=1)
         accuracy = float((pred == valid_y).mean())
     eval_ms = (time.perf_counter() - e0) * 1e3
-    device = f"tf-keras (TensorFlow {tf.__version__}, Keras {keras.__version__}) cpu, 1 thread"
+    path = "model.fit (numpy arrays, shuffle)" if fit else "train_on_batch"
+    device = f"tf-keras (TensorFlow {tf.__version__}, Keras {keras.__version__}) cpu, 1 thread; {path}"
     return {"status": "ok", "result": {
-        "workload": w["name"], "size": w["size"], "params": params(w),
-        "flops_per_step": flops_per_step(w), "batch": batch, "optimizer": w["optimizer"],
+        "workload": w["name"], "size": w["size"], "params": w["params"],
+        "flops_per_step": w["flops_per_step"], "batch": batch, "optimizer": w["optimizer"]["name"],
         "backend": spec["backend"], "device": device, "setup_ms": setup_ms,
         "first_step_ms": first_step_ms, "warmup_ms": warmup_ms, "step_ms": step_ms,
         "losses": losses, "val_accuracy": accuracy, "eval_ms": eval_ms, "train_ms": train_ms,
         "epochs": spec.get("epochs"), "dataset_bytes": data_bytes}}
+
+
+def fit_path(keras, model, x, y, batch, total, steps_per_epoch, record):
+    """`model.fit` for `total` steps (whole epochs, stopped after the last step); `record(i, ms,
+    loss)` gets each step. Returns a failure reply or None."""
+    state = {"i": 0, "begin": 0.0, "mean": 0.0, "failed": None}
+    n = len(x)
+
+    class Steps(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch_index, logs=None):
+            state["begin"] = time.perf_counter()
+
+        def on_train_batch_end(self, batch_index, logs=None):
+            # Reading the loss waits for the step; fit's loss is the epoch's running mean.
+            mean = float(logs["loss"])
+            elapsed = (time.perf_counter() - state["begin"]) * 1e3
+            # Keras weighs the running mean by each batch's rows (the last batch of an epoch
+            # may be shorter): this step's loss is the change of the running sum over its rows.
+            done = min((batch_index + 1) * batch, n)
+            rows = done - batch_index * batch
+            before = state["mean"] * (done - rows) if batch_index > 0 else 0.0
+            value = (mean * done - before) / rows
+            state["mean"] = mean
+            failed = record(state["i"], elapsed, value)
+            state["i"] += 1
+            if failed or state["i"] >= total:
+                state["failed"] = failed
+                self.model.stop_training = True
+
+    model.fit(x, y, batch_size=batch, epochs=math.ceil(total / steps_per_epoch), shuffle=True,
+              callbacks=[Steps()], verbose=0)
+    return state["failed"]
 
 
 def main():
@@ -206,7 +214,7 @@ def main():
     except Exception as e:  # a failure is a measurement: say what it was
         name = type(e).__name__
         oom = "ResourceExhausted" in name or "OOM" in str(e)
-        reply({"status": "oom" if oom else "failed", "message": f"{name}: {e}"[:2000]})
+        reply({"status": "oom" if oom else "failed", "message": f"{name}: {e}"[:4000]})
     return 0
 
 

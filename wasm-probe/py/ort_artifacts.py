@@ -3,22 +3,30 @@
 ONNX Runtime Web trains from artifacts made offline by PyPI `onnxruntime-training` (its
 `onnxruntime.training.artifacts.generate_artifacts`): a training model (forward, loss, gradients),
 an eval model, an optimizer model and a checkpoint holding the parameters. This script makes them
-for tm-image and the mlp presets gapbench's peers train, with the recipes of
-wasm-probe/src/workload/mod.rs: Dense layers (Glorot-uniform weights, zero biases), ReLU,
-softmax cross-entropy on the logits (int64 labels, mean over the batch), Adam lr 0.001 with
-TF.js's epsilon 1e-7 (ORT's AdamW with weight decay 0). The batch dimension is symbolic, so the
-last, shorter batch of an epoch trains too.
+from the workloads as gapbench resolves them (`gapbench list --json`: wasm-probe/src/workload's
+`Resolved`, the same description every peer receives in its case spec), so it keeps no copy of
+the presets: Dense layers (Glorot-uniform weights, zero biases), ReLU, softmax cross-entropy on
+the logits (int64 labels, mean over the batch; a softmax head is folded into it, the same
+function), the recipe's Adam (ORT's AdamW with weight decay 0, the recipe's betas and epsilon; the
+learning rate is ORT's default, 0.001, which onnxruntime-web cannot change: a recipe with another
+is refused). The batch dimension is symbolic, so the last, shorter batch of an epoch trains too.
+Each artifact directory also gets `workload.json`, the resolved workload it was made from;
+ortweb.js skips a case whose resolved workload differs (stale artifacts: rerun .ci/setup).
 
-    python3.11 wasm-probe/py/ort_artifacts.py OUT_DIR [WORKLOAD_SIZE ...]
+    gapbench list --json > workloads.json
+    python3.11 wasm-probe/py/ort_artifacts.py OUT_DIR workloads.json [NAME ...]
 
-WORKLOAD_SIZE: tm-image, mlp-0.1m, ... (default: tm-image and mlp 0.1m..10m). Writes
-OUT_DIR/<name>/{training_model,eval_model,optimizer_model}.onnx, checkpoint and OUT_DIR/VERSION.
+NAME: tm-image, mlp-0.1m, ... (default: every dense workload trained with Adam, without dropout,
+of at most 12M parameters: tm-image and mlp 0.1m..10m; 30m's artifacts would hold ~360 MB).
+Writes OUT_DIR/<name>/{training_model,eval_model,optimizer_model}.onnx, checkpoint, workload.json
+and OUT_DIR/VERSION.
 
 onnxruntime-training 1.19.2 has wheels for CPython 3.8-3.11 only, and its package `__init__`
 imports torch, which the artifacts module does not need: the package is entered without running
 its `__init__` (GAPBENCH_ORT_SITE: where pip put it, if not on sys.path).
 """
 
+import json
 import os
 import sys
 import types
@@ -26,9 +34,10 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORT_VERSION = "1.19.2"
 
-# Must match wasm-probe/src/workload/mod.rs (and tfjs.js's resolve).
-MLP_PRESETS = {"0.1m": 80, "0.3m": 200, "1m": 430, "3m": 850, "10m": 1660, "30m": 3000}
-DEFAULT = ["tm-image", "mlp-0.1m", "mlp-0.3m", "mlp-1m", "mlp-3m", "mlp-10m"]
+# The learning rate a TrainingSession's optimizer starts with (onnxruntime-web has no setter).
+ORT_LEARNING_RATE = 0.001
+# The largest model made by default.
+MAX_PARAMS = 12_000_000
 
 
 def load_artifacts_module():
@@ -49,23 +58,39 @@ def load_artifacts_module():
     return artifacts, onnxblock
 
 
-def layers_of(name):
-    """(d_in, d_out, bias, relu) per layer, and the class count."""
-    if name == "tm-image":
-        return [(1280, 100, True, True), (100, 3, False, False)], 3
-    if name.startswith("mlp-"):
-        w = MLP_PRESETS[name[4:]]
-        layers = [(1024, w, True, True)] + [(w, w, True, True)] * 3 + [(w, 10, True, False)]
-        return layers, 10
-    sys.exit(f"unknown workload `{name}` (expected tm-image or mlp-<size>)")
+def artifact_name(w):
+    """The artifact directory of a resolved workload: its name, `mlp-<size>` for a sized one."""
+    return w["name"] if w["size"] == "default" else f"{w['name']}-{w['size']}"
 
 
-def build(name, seed=42):
+def trainable(w):
+    """Why ORT's artifacts cannot train this workload, or None."""
+    if w["arch"] != "dense":
+        return f"a {w['arch']} network (only dense layers are written here)"
+    if any(l["dropout"] > 0 for l in w["layers"]):
+        return "dropout (not written here)"
+    if w["optimizer"]["name"] != "adam":
+        return f"optimizer {w['optimizer']['name']} (ORT's AdamW here)"
+    if w["optimizer"]["learning_rate"] != ORT_LEARNING_RATE:
+        return f"learning rate {w['optimizer']['learning_rate']} (onnxruntime-web trains at {ORT_LEARNING_RATE})"
+    return None
+
+
+def load_workloads(path):
+    """Resolved workloads by artifact name, from `gapbench list --json`."""
+    with open(path) as f:
+        specs = json.load(f)
+    return {artifact_name(s["resolved"]): s["resolved"] for s in specs if s.get("resolved")}
+
+
+def build(w, seed=42):
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    layers, classes = layers_of(name)
+    layers = [(l["d_in"], l["d_out"], l["bias"], l["activation"] == "relu") for l in w["layers"]]
+    classes = w["data"]["classes"]
+    name = artifact_name(w)
     rng = np.random.default_rng(seed)
     inits, nodes, params = [], [], []
     h = "input"
@@ -100,14 +125,23 @@ def build(name, seed=42):
 
 
 def main():
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
-    out = sys.argv[1]
-    names = sys.argv[2:] or DEFAULT
+    out, workloads = sys.argv[1], load_workloads(sys.argv[2])
+    names = sys.argv[3:] or [n for n, w in workloads.items()
+                             if trainable(w) is None and w["params"] <= MAX_PARAMS]
+    for name in names:
+        if name not in workloads:
+            sys.exit(f"unknown workload `{name}` (expected one of: {', '.join(workloads)})")
+        why = trainable(workloads[name])
+        if why:
+            sys.exit(f"{name}: cannot make ONNX Runtime training artifacts for {why}")
     artifacts, onnxblock = load_artifacts_module()
     os.makedirs(out, exist_ok=True)
     for name in names:
-        model, params = build(name)
+        w = workloads[name]
+        o = w["optimizer"]
+        model, params = build(w)
         dest = os.path.join(out, name)
         os.makedirs(dest, exist_ok=True)
         artifacts.generate_artifacts(
@@ -115,10 +149,13 @@ def main():
             requires_grad=params,
             frozen_params=[],
             loss=artifacts.LossType.CrossEntropyLoss,
-            optimizer=onnxblock.optim.AdamW(eps=1e-7, weight_decay=0.0),
+            optimizer=onnxblock.optim.AdamW(betas=(o["beta1"], o["beta2"]), eps=o["epsilon"],
+                                            weight_decay=0.0),
             artifact_directory=dest,
             additional_output_names=["logits"],
         )
+        with open(os.path.join(dest, "workload.json"), "w") as f:
+            json.dump(w, f, indent=1)
         print(f"{name}: {sorted(os.listdir(dest))}")
     with open(os.path.join(out, "VERSION"), "w") as f:
         f.write(f"onnxruntime-training {ORT_VERSION}\n")

@@ -6,24 +6,6 @@ use burn::prelude::*;
 /// The backends the probe can train on, by the names scenarios and records use.
 pub const BACKENDS: [&str; 4] = ["ndarray", "flex", "wgpu", "webgpu"];
 
-/// TF.js peers of the probe on node and browser targets: the same workloads trained by
-/// TensorFlow.js (wasm-probe/js/tfjs.js), never by this crate. `simd` picks tfjs-wasm's build.
-/// `-fit`: trained the way Teachable Machine drives TF.js (`model.fitDataset` over whole epochs,
-/// validation data, accuracy metric) instead of one `trainOnBatch` per step.
-pub const TFJS_BACKENDS: [&str; 7] = [
-    "tfjs-cpu",
-    "tfjs-wasm",
-    "tfjs-wasm-threads",
-    "tfjs-webgl",
-    "tfjs-webgpu",
-    "tfjs-wasm-fit",
-    "tfjs-wasm-threads-fit",
-];
-
-/// jax-js peers of the probe on node and browser targets (wasm-probe/js/jaxjs.js): the same
-/// workloads trained by @jax-js/jax with `valueAndGrad` and the whole step under `jit`.
-pub const JAXJS_BACKENDS: [&str; 2] = ["jaxjs-wasm", "jaxjs-webgpu"];
-
 /// An initialized training device and a description of what runs it (e.g. the GPU adapter).
 #[derive(Clone, Debug)]
 pub struct Prepared {

@@ -14,8 +14,8 @@ pub struct Dataset {
     pub valid_y: Vec<i64>,
 }
 
-/// How to make a data set.
-#[derive(Debug, Clone)]
+/// How to make a data set (peers receive it in the case spec, [`crate::workload::Resolved`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataSpec {
     pub features: usize,
     pub classes: usize,

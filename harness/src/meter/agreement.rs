@@ -52,9 +52,7 @@ pub fn applies(case: &Case) -> bool {
     matches!(
         case.target.as_str(),
         "node" | "chromium" | "firefox" | "webkit"
-    ) && !case.backend.starts_with("tfjs")
-        && !case.backend.starts_with("jaxjs")
-        && !case.backend.starts_with("ortweb")
+    ) && crate::target::peer::peer_of(&case.backend).is_none()
 }
 
 /// The spec the native reference runs for `case`: same workload, seed and steps, ndarray, no

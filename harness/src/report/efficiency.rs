@@ -99,28 +99,27 @@ fn fold_native(
     (folded, folded_labels)
 }
 
-/// Whether a backend is one of the probe's peers (not the probe, not TF.js's plain-JS `cpu`).
+/// Whether a backend is one of the probe's peers at a setting the efficiency table compares
+/// (not TF.js's plain-JS `cpu`, WebGL or WebGPU: other devices).
 fn is_peer(b: &str) -> bool {
-    b.starts_with("tfjs-wasm")
-        || b.starts_with("jaxjs-wasm")
-        || b.starts_with("ortweb-wasm")
-        || b.starts_with("keras")
+    crate::target::peer::peer_label(b).is_some()
+        && !matches!(
+            b,
+            "tfjs-cpu" | "tfjs-webgl" | "tfjs-webgpu" | "jaxjs-webgpu"
+        )
 }
 
-/// The peer settings in the order the table shows them: TF.js, jax-js, ORT-Web, Keras, then any
-/// other peer backend by name.
+/// The peer settings in the order the table shows them: the catalog's (TF.js, jax-js, ORT-Web,
+/// then Keras), then any other peer backend by name.
 fn peer_settings<'a>(backends: impl Iterator<Item = &'a String>) -> Vec<String> {
-    const ORDER: [&str; 7] = [
-        "tfjs-wasm",
-        "tfjs-wasm-threads",
-        "tfjs-wasm-fit",
-        "jaxjs-wasm",
-        "ortweb-wasm",
-        "ortweb-wasm-threads",
-        "keras",
-    ];
+    let order: Vec<&str> = crate::target::peer::PEERS
+        .iter()
+        .flat_map(|p| p.backends.iter())
+        .chain(crate::target::peer::NATIVE_PEERS.iter())
+        .map(|(b, _)| *b)
+        .collect();
     let set: BTreeSet<&String> = backends.filter(|b| is_peer(b)).collect();
-    let rank = |b: &str| ORDER.iter().position(|o| *o == b).unwrap_or(ORDER.len());
+    let rank = |b: &str| order.iter().position(|o| *o == b).unwrap_or(order.len());
     let mut v: Vec<String> = set.into_iter().cloned().collect();
     v.sort_by(|a, b| (rank(a), a).cmp(&(rank(b), b)));
     v
@@ -128,16 +127,7 @@ fn peer_settings<'a>(backends: impl Iterator<Item = &'a String>) -> Vec<String> 
 
 /// What a peer setting is, in words.
 fn peer_name(b: &str) -> String {
-    match b {
-        "tfjs-wasm" => "TF.js trainOnBatch 1 thread".into(),
-        "tfjs-wasm-threads" => "TF.js trainOnBatch threads".into(),
-        "tfjs-wasm-fit" => "TF.js fitDataset (as TM)".into(),
-        "jaxjs-wasm" => "jax-js".into(),
-        "ortweb-wasm" => "ORT-Web 1 thread".into(),
-        "ortweb-wasm-threads" => "ORT-Web threads".into(),
-        "keras" => "TF-Keras".into(),
-        other => other.into(),
-    }
+    crate::target::peer::peer_label(b).unwrap_or(b).into()
 }
 
 /// The step windows (measured steps a repetition) of `metric`'s records by place (native
@@ -168,8 +158,9 @@ pub(super) fn section(runs: &[Run]) -> Section {
     let mut any = false;
 
     // Probe vs its peers: same run, engine, context, workload and step window. The native
-    // targets fold into one "native" place, where TF-Keras (`native-keras`) is the peer of
-    // burn's native ndarray.
+    // targets fold into one "native" place, where TF-Keras (`native-keras` train_on_batch and
+    // `native-keras-fit` fit; the faster is Keras's best path, named) is the peer of burn's
+    // native ndarray.
     let (folded, folded_labels) = fold_native(&tp, &labels, |_| true);
     let windows = step_windows(runs, "throughput");
     let settings: Vec<String> = peer_settings(folded.values().flat_map(|b| b.keys()));
@@ -178,7 +169,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
         "workload",
         "probe ndarray",
         "probe flex",
-        "best peer: TF.js wasm, jax-js, ORT-Web (native: TF-Keras)",
+        "best peer: TF.js wasm, jax-js, ORT-Web (native: TF-Keras's faster path, keras = train_on_batch, keras-fit = fit)",
         "probe / best peer",
     ]
     .iter()

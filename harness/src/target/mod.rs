@@ -7,6 +7,7 @@ mod keras;
 mod native;
 mod node;
 pub mod page;
+pub mod peer;
 mod remote;
 
 pub use browser::BrowserTarget;

@@ -56,6 +56,11 @@ pub fn mem_limit_bytes() -> u64 {
 /// Add what the page meters and page tasks read to a case's JSON spec.
 pub fn add_page_fields(spec: &mut Json, case: &Case) {
     spec["meters"] = Json::from(case.meters.clone());
+    // A peer backend: the module that trains it (peer.js), which the page or the Node runner
+    // imports.
+    if let Some(peer) = super::peer::peer_of(&case.backend) {
+        spec["peer"] = Json::from(peer.module);
+    }
     if is_page_task(&case.workload) {
         spec["mem_limit_bytes"] = Json::from(mem_limit_bytes());
         spec["ingest_mib"] = Json::from(INGEST_MIB);

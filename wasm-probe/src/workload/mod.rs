@@ -29,8 +29,11 @@ pub struct WorkloadInfo {
     pub default_size: &'static str,
 }
 
-/// A request for one workload instance; travels as JSON to the wasm probe.
+/// A request for one workload instance; travels as JSON to the wasm probe and the peers. Its
+/// JSON carries the workload as [`Workload::resolve`] resolves it (`resolved`, [`Resolved`]),
+/// which the JS and Python peers build from; it is read back as the request alone.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(into = "WorkloadWire")]
 pub struct WorkloadSpec {
     pub workload: String,
     pub size: String,
@@ -38,6 +41,31 @@ pub struct WorkloadSpec {
     pub classes: Option<usize>,
     #[serde(default)]
     pub samples_per_class: Option<usize>,
+}
+
+/// [`WorkloadSpec`] as it is written: the request and its resolution (absent for what is not a
+/// workload of the probe, e.g. a page task, or a request that does not resolve).
+#[derive(Serialize)]
+struct WorkloadWire {
+    workload: String,
+    size: String,
+    classes: Option<usize>,
+    samples_per_class: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved: Option<Resolved>,
+}
+
+impl From<WorkloadSpec> for WorkloadWire {
+    fn from(spec: WorkloadSpec) -> Self {
+        let resolved = Workload::resolve(&spec).ok().map(|w| w.describe());
+        WorkloadWire {
+            workload: spec.workload,
+            size: spec.size,
+            classes: spec.classes,
+            samples_per_class: spec.samples_per_class,
+            resolved,
+        }
+    }
 }
 
 /// The network architecture of a resolved workload.
@@ -77,20 +105,113 @@ impl Optimizer {
         }
     }
 
+    /// Its settings with `learning_rate`, as the probe trains and a peer must set them.
+    pub fn settings(&self, learning_rate: f64) -> OptimizerSettings {
+        let none = OptimizerSettings {
+            name: self.name().into(),
+            learning_rate,
+            beta1: None,
+            beta2: None,
+            rho: None,
+            momentum: None,
+            epsilon: None,
+        };
+        match self {
+            Optimizer::Adam => OptimizerSettings {
+                beta1: Some(0.9),
+                beta2: Some(0.999),
+                epsilon: Some(1e-7),
+                ..none
+            },
+            Optimizer::RmsProp => OptimizerSettings {
+                rho: Some(0.9),
+                momentum: Some(0.0),
+                epsilon: Some(1e-7),
+                ..none
+            },
+            Optimizer::Sgd => none,
+        }
+    }
+
     fn init(&self) -> burn::optim::ModuleOptimizer {
+        let s = self.settings(0.0);
+        let (b1, b2, eps) = (
+            s.beta1.unwrap_or_default(),
+            s.beta2.unwrap_or_default(),
+            s.epsilon.unwrap_or_default(),
+        );
         match self {
             // burn's Adam, fused into one pass on the CPU backends (crate::optim).
-            Optimizer::Adam => {
-                burn::optim::ModuleOptimizer::from(crate::optim::FusedAdam::new(0.9, 0.999, 1e-7))
-            }
+            Optimizer::Adam => burn::optim::ModuleOptimizer::from(crate::optim::FusedAdam::new(
+                b1 as f32, b2 as f32, eps as f32,
+            )),
             Optimizer::RmsProp => burn::optim::RmsPropConfig::new()
-                .with_alpha(0.9)
-                .with_momentum(0.0)
-                .with_epsilon(1e-7)
+                .with_alpha(s.rho.unwrap_or_default() as f32)
+                .with_momentum(s.momentum.unwrap_or_default() as f32)
+                .with_epsilon(eps as f32)
                 .init(),
             Optimizer::Sgd => burn::optim::SgdConfig::new().init(),
         }
     }
+}
+
+/// An optimizer's settings as a peer receives them (unset: not a setting of this optimizer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerSettings {
+    /// `adam`, `rmsprop` or `sgd`.
+    pub name: String,
+    pub learning_rate: f64,
+    pub beta1: Option<f64>,
+    pub beta2: Option<f64>,
+    /// RMSProp's decay of the squared-gradient average (burn's `alpha`, Keras's `rho`).
+    pub rho: Option<f64>,
+    pub momentum: Option<f64>,
+    pub epsilon: Option<f64>,
+}
+
+/// One dense layer as a peer builds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerSettings {
+    pub d_in: usize,
+    pub d_out: usize,
+    pub bias: bool,
+    /// `relu` between layers; the last layer's is the head's: `softmax` or `linear` (logits).
+    pub activation: String,
+    /// Dropout rate on this layer's activations while training (0: none).
+    pub dropout: f32,
+}
+
+/// A resolved workload as the peers receive it: every JS and Python peer reads the model, the
+/// recipe, the data and the counts from here (the case spec's `resolved`), so the presets and
+/// recipes exist once, in [`Workload::resolve`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolved {
+    pub name: String,
+    /// The preset, `default` resolved to the workload's default size.
+    pub size: String,
+    /// `dense` (with `layers`), `cnn` or `gemm` (no layers: not written for the peers).
+    pub arch: String,
+    pub layers: Vec<LayerSettings>,
+    pub batch: usize,
+    /// Epochs of the reference recipe.
+    pub epochs: u32,
+    pub optimizer: OptimizerSettings,
+    /// Always categorical cross-entropy, mean over the batch; on the logits when `from_logits`
+    /// (the head is `linear`), on the softmax's probabilities otherwise.
+    pub loss: LossSettings,
+    pub data: DataSpec,
+    /// [`Workload::params`] and [`Workload::flops_per_step`]: a peer reports these, so that
+    /// every record counts the same way.
+    pub params: u64,
+    pub flops_per_step: u64,
+}
+
+/// The loss of a resolved workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LossSettings {
+    /// `categorical_crossentropy`.
+    pub name: String,
+    pub from_logits: bool,
 }
 
 /// A fully resolved workload: architecture, optimizer settings and data.
@@ -105,6 +226,19 @@ pub struct Workload {
     /// Epochs of the reference training recipe (Teachable Machine trains 50).
     pub epochs: u32,
     pub data: DataSpec,
+    /// The output layer as the reference model defines it (what peers build).
+    pub head: Head,
+}
+
+/// How the reference model ends. Teachable Machine's heads end in a softmax layer and train on
+/// its probabilities (Keras's `categoricalCrossentropy`); the MLP and the CNN end in logits
+/// (softmax cross-entropy on logits). burn trains both as softmax cross-entropy on the logits,
+/// the same function; a peer builds the model the way its reference defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Head {
+    Softmax,
+    Logits,
 }
 
 const MLP_INPUT: usize = 1024;
@@ -256,6 +390,7 @@ impl Workload {
                     learning_rate: 0.001,
                     epochs: 50,
                     data,
+                    head: Head::Softmax,
                     name: info.name.into(),
                     size: size.into(),
                 }
@@ -269,6 +404,7 @@ impl Workload {
                     learning_rate: 0.01,
                     epochs: 20,
                     data,
+                    head: Head::Softmax,
                     name: info.name.into(),
                     size: size.into(),
                 }
@@ -293,6 +429,7 @@ impl Workload {
                         separation: 0.1,
                         non_negative: false,
                     },
+                    head: Head::Logits,
                     name: info.name.into(),
                     size: size.into(),
                 }
@@ -314,6 +451,7 @@ impl Workload {
                         separation: 0.3,
                         non_negative: false,
                     },
+                    head: Head::Logits,
                     name: info.name.into(),
                     size: size.into(),
                 }
@@ -334,6 +472,7 @@ impl Workload {
                         separation: 0.0,
                         non_negative: false,
                     },
+                    head: Head::Logits,
                     name: info.name.into(),
                     size: size.into(),
                 }
@@ -341,6 +480,49 @@ impl Workload {
             other => return Err(format!("workload `{other}` has no builder")),
         };
         Ok(w)
+    }
+
+    /// What a peer needs to train this workload the same way (the case spec's `resolved`).
+    pub fn describe(&self) -> Resolved {
+        let (arch, layers) = match &self.arch {
+            Arch::Dense(layers) => {
+                let last = layers.len().saturating_sub(1);
+                let head = match self.head {
+                    Head::Softmax => "softmax",
+                    Head::Logits => "linear",
+                };
+                let layers = layers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| LayerSettings {
+                        d_in: l.d_in,
+                        d_out: l.d_out,
+                        bias: l.bias,
+                        activation: if i < last { "relu" } else { head }.into(),
+                        dropout: l.dropout,
+                    })
+                    .collect();
+                ("dense", layers)
+            }
+            Arch::Cnn(_) => ("cnn", Vec::new()),
+            Arch::Gemm(_) => ("gemm", Vec::new()),
+        };
+        Resolved {
+            name: self.name.clone(),
+            size: self.size.clone(),
+            arch: arch.into(),
+            layers,
+            batch: self.batch,
+            epochs: self.epochs,
+            optimizer: self.optimizer.settings(self.learning_rate),
+            loss: LossSettings {
+                name: "categorical_crossentropy".into(),
+                from_logits: self.head == Head::Logits,
+            },
+            data: self.data.clone(),
+            params: self.params(),
+            flops_per_step: self.flops_per_step(),
+        }
     }
 
     /// Exact number of trainable parameters.
