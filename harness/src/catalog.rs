@@ -14,7 +14,7 @@ fn page_task_size(workload: &str) -> Vec<String> {
 }
 
 /// Every target, native first.
-pub const TARGETS: [(&str, &str); 8] = [
+pub const TARGETS: [(&str, &str); 9] = [
     (
         "native-ndarray",
         "burn + ndarray on the CPU, in a child process (1 thread)",
@@ -29,7 +29,11 @@ pub const TARGETS: [(&str, &str); 8] = [
     ),
     (
         "native-keras",
-        "the same workloads in TensorFlow's Keras on the CPU (1 thread; a peer, not the probe; needs Python with tensorflow, GAPBENCH_PYTHON picks it)",
+        "the same workloads in TensorFlow's Keras on the CPU, train_on_batch per step (1 thread; a peer, not the probe; needs Python with tensorflow, GAPBENCH_PYTHON picks it)",
+    ),
+    (
+        "native-keras-fit",
+        "the same in Keras's model.fit over the training data (1 thread; Keras's other path: the efficiency report takes the faster)",
     ),
     (
         "node",

@@ -1,7 +1,10 @@
-//! `native-keras`: the same workloads trained natively by TensorFlow's Keras on the CPU
-//! (wasm-probe/py/keras_runner.py, 1 thread), so reports can hold burn's native backends against
-//! what Python users train with. Skipped, with the reason, where TensorFlow is not installed:
-//! it is an optional peer (`pip install tensorflow-cpu`), not something CI installs.
+//! `native-keras` and `native-keras-fit`: the same workloads trained natively by TensorFlow's
+//! Keras on the CPU (wasm-probe/py/keras_runner.py, 1 thread), so reports can hold burn's native
+//! backends against what Python users train with, on both of Keras's paths: `train_on_batch` per
+//! step (backend `keras`) and `model.fit` over the data (backend `keras-fit`, how Keras's own
+//! guides train); the efficiency report takes the faster as Keras's best path. Skipped, with the
+//! reason, where TensorFlow is not installed: it is an optional peer (`pip install
+//! tensorflow-cpu`), not something CI installs.
 
 use super::{CaseWatch, Outcome, Target, child};
 use crate::plan::{Case, native_backend};
@@ -13,13 +16,16 @@ use std::time::Duration;
 const RUNNER: &str = include_str!("../../../wasm-probe/py/keras_runner.py");
 
 pub struct KerasTarget {
+    /// `native-keras` or `native-keras-fit`.
+    name: &'static str,
     python: String,
     version: Result<String, String>,
 }
 
-impl Default for KerasTarget {
+impl KerasTarget {
+    /// `native-keras` (`train_on_batch`) or `native-keras-fit` (`model.fit`).
     /// `GAPBENCH_PYTHON` picks the interpreter (e.g. a virtualenv's); `python3` otherwise.
-    fn default() -> Self {
+    pub fn new(name: &'static str) -> Self {
         let python = std::env::var("GAPBENCH_PYTHON").unwrap_or_else(|_| "python3".into());
         let version = match Command::new(&python).arg("--version").output() {
             Ok(o) if o.status.success() => {
@@ -34,13 +40,17 @@ impl Default for KerasTarget {
                 "cannot run `{python}` ({e}): install Python 3 with TensorFlow, or set GAPBENCH_PYTHON"
             )),
         };
-        Self { python, version }
+        Self {
+            name,
+            python,
+            version,
+        }
     }
 }
 
 impl Target for KerasTarget {
     fn name(&self) -> &str {
-        "native-keras"
+        self.name
     }
 
     fn run(&mut self, case: &Case, watch: &mut dyn CaseWatch) -> Outcome {

@@ -165,7 +165,8 @@ pub trait Target {
 pub fn open(name: &str, opts: &TargetOptions) -> Result<Box<dyn Target>, String> {
     match name {
         "native-ndarray" | "native-flex" | "native-wgpu" => Ok(Box::new(NativeTarget::new(name))),
-        "native-keras" => Ok(Box::new(KerasTarget::default())),
+        "native-keras" => Ok(Box::new(KerasTarget::new("native-keras"))),
+        "native-keras-fit" => Ok(Box::new(KerasTarget::new("native-keras-fit"))),
         "node" => Ok(Box::new(NodeTarget::new(crate::bundle::ensure(true)))),
         "chromium" | "firefox" | "webkit" => Ok(Box::new(
             BrowserTarget::new(name)

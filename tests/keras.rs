@@ -1,0 +1,201 @@
+//! TF-Keras peer of native burn (`native-keras`: `train_on_batch` per step; `native-keras-fit`:
+//! `model.fit`, wasm-probe/py/keras_runner.py). With TensorFlow installed, `gapbench run` trains
+//! tm-image and mlp 0.1m on both paths: every case is ok, reports our workload's parameter and
+//! FLOP counts (from the resolved workload in the case spec), finite losses that fall, a device
+//! naming the path; and the `keras-fit` step agrees within 15% with an independent script
+//! (tests/peers/keras_check.py, Keras's guides' `model.fit`). Without TensorFlow, TF-Keras is an
+//! optional peer: the cases must be `skipped` with the install command, and the test says so.
+
+mod common;
+
+use common::{assert_no_problems, median, repo, run_dir, temp_dir};
+use harness::record::{ReadRecord, Sample, Status, read_records, read_samples};
+use std::process::Command;
+use wasm_probe::workload::{Workload, WorkloadSpec};
+
+fn python() -> String {
+    std::env::var("GAPBENCH_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn has_tensorflow() -> bool {
+    Command::new(python())
+        .args(["-c", "import tensorflow"])
+        .env("TF_CPP_MIN_LOG_LEVEL", "3")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+const SCENARIO: &str = r#"
+name = "keras-test"
+seed = 7
+warmup = 5
+steps = 40
+timeout_s = 600
+
+[[group]]
+workloads = ["tm-image"]
+targets = ["native-keras", "native-keras-fit"]
+meters = ["throughput"]
+
+[[group]]
+workloads = ["mlp"]
+sizes = ["0.1m"]
+targets = ["native-keras", "native-keras-fit"]
+meters = ["throughput"]
+steps = 30
+"#;
+
+fn run(dir: &std::path::Path, scenario: &str) -> (Vec<ReadRecord>, Vec<Sample>) {
+    let path = dir.join("keras.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let out = dir.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&path)
+        .output()
+        .expect("gapbench runs");
+    assert!(
+        o.status.success(),
+        "gapbench run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run = run_dir(&out);
+    let rows = read_records(&run.join("records.csv")).unwrap();
+    let (samples, _) = read_samples(&run.join("samples.csv")).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+    (rows, samples)
+}
+
+/// The mean loss of a case's first and last 8 steps.
+fn losses(samples: &[Sample], case_id: &str) -> (f64, f64, Vec<f64>) {
+    let l: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.case_id == case_id && s.metric == "loss")
+        .map(|s| s.value)
+        .collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let n = l.len();
+    (mean(&l[..n.min(8)]), mean(&l[n.saturating_sub(8)..]), l)
+}
+
+#[test]
+fn keras_trains_on_both_paths_or_says_how_to_install_it() {
+    let dir = temp_dir("keras");
+    let (rows, samples) = run(&dir, SCENARIO);
+    let cases: Vec<&ReadRecord> = rows.iter().filter(|r| r.metric == "case").collect();
+    assert_eq!(cases.len(), 4, "{cases:?}");
+    if !has_tensorflow() {
+        eprintln!("TensorFlow is not installed for {}: checking the skip", python());
+        for c in &cases {
+            assert_eq!(c.status, Status::Skipped, "{c:?}");
+            assert!(c.message.contains("pip install tensorflow-cpu"), "{c:?}");
+        }
+        return;
+    }
+    assert_no_problems(
+        &cases
+            .iter()
+            .filter(|c| c.status != Status::Ok)
+            .map(|c| format!("{}: {:?} {}", c.case_id, c.status, c.message))
+            .collect::<Vec<_>>(),
+    );
+    for c in &cases {
+        let ours = Workload::resolve(&WorkloadSpec {
+            workload: c.workload.clone(),
+            size: c.size.clone(),
+            classes: None,
+            samples_per_class: None,
+        })
+        .unwrap();
+        assert_eq!(c.params, ours.params(), "{}", c.case_id);
+        assert_eq!(c.flops_per_step, ours.flops_per_step(), "{}", c.case_id);
+        let fit = c.target == "native-keras-fit";
+        assert_eq!(c.backend, if fit { "keras-fit" } else { "keras" });
+        let path = if fit { "model.fit" } else { "train_on_batch" };
+        assert!(c.device.contains(path), "{}: {}", c.case_id, c.device);
+        let step = median(&rows, &c.case_id, "step_time").expect("a step time");
+        assert!(step.is_finite() && step > 0.0, "{}: {step}", c.case_id);
+        let (first, last, all) = losses(&samples, &c.case_id);
+        assert!(all.len() >= 35, "{}: {} losses", c.case_id, all.len());
+        assert!(
+            all.iter().all(|l| l.is_finite() && *l > 0.0),
+            "{}: losses {all:?}",
+            c.case_id
+        );
+        assert!(last < first, "{}: loss does not fall: {first} -> {last}", c.case_id);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// gapbench's `keras-fit` median step on tm-image, one run (5 warm-up and 40 measured steps, as
+/// the script).
+fn gapbench_fit_median(dir: &std::path::Path, round: usize) -> f64 {
+    let scenario = format!(
+        "name = \"keras-check\"\nseed = {}\nwarmup = 5\nsteps = 40\nmax_extra_warmup = 0\n\n[[group]]\nworkloads = [\"tm-image\"]\ntargets = [\"native-keras-fit\"]\nmeters = [\"throughput\"]\n",
+        7 + round
+    );
+    let (rows, _) = run(dir, &scenario);
+    let case = rows
+        .iter()
+        .find(|r| r.metric == "case")
+        .expect("a case record");
+    assert_eq!(case.status, Status::Ok, "{case:?}");
+    median(&rows, &case.case_id, "step_time").expect("a step time")
+}
+
+/// The independent script's median step, ms.
+fn script_median() -> f64 {
+    let o = Command::new(python())
+        .current_dir(repo())
+        .args(["tests/peers/keras_check.py", "5", "40"])
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "keras_check.py failed: {stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let line = stdout.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    v["median_ms"].as_f64().expect("median_ms")
+}
+
+#[test]
+fn keras_fit_agrees_with_an_independent_script() {
+    if !has_tensorflow() {
+        assert!(
+            std::env::var_os("GAPBENCH_ALLOW_MISSING_PEERS").is_some(),
+            "TensorFlow is missing for {}: pip install tensorflow-cpu (or set GAPBENCH_PYTHON), or set GAPBENCH_ALLOW_MISSING_PEERS=1",
+            python()
+        );
+        eprintln!("TensorFlow is not installed; skipping the Keras cross-check");
+        return;
+    }
+    let _one = common::exclusive(); // timing: not next to the other test of this binary
+    let dir = temp_dir("keras-check");
+    use harness::stats::median as med;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut ratio = f64::NAN;
+    // Interleaved (ABBA) rounds: this VM's speed drifts.
+    for round in 0..9 {
+        if round % 2 == 0 {
+            ours.push(gapbench_fit_median(&dir, round));
+            theirs.push(script_median());
+        } else {
+            theirs.push(script_median());
+            ours.push(gapbench_fit_median(&dir, round));
+        }
+        if round < 2 {
+            continue;
+        }
+        ratio = med(&ours) / med(&theirs);
+        eprintln!("round {round}: gapbench {ours:.3?}, script {theirs:.3?}, ratio {ratio:.3}");
+        if (1.0 / 1.15..=1.15).contains(&ratio) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        }
+    }
+    panic!("gapbench's keras-fit step ({ours:.3?}) and keras_check.py's ({theirs:.3?}) differ by more than 15%: ratio {ratio:.3}");
+}
