@@ -2,6 +2,7 @@
 //! Scenario validation and `gapbench list` both read it.
 
 use crate::scenario::Catalog;
+use crate::target::browser::engines::ENGINES;
 use crate::target::page::{PAGE_TASK_SIZE, PAGE_TASKS, is_page_task};
 
 /// A page task's one size.
@@ -13,8 +14,8 @@ fn page_task_size(workload: &str) -> Vec<String> {
     }
 }
 
-/// Every target, native first.
-pub const TARGETS: [(&str, &str); 9] = [
+/// Every target but the browsers, native first; [`targets`] adds the browser engines after them.
+pub const TARGETS: [(&str, &str); 6] = [
     (
         "native-ndarray",
         "burn + ndarray on the CPU, in a child process (1 thread)",
@@ -39,13 +40,16 @@ pub const TARGETS: [(&str, &str); 9] = [
         "node",
         "the wasm probe in Node.js (the non-browser JS runtime)",
     ),
-    ("chromium", "the wasm probe in Chromium over chromedriver"),
-    ("firefox", "the wasm probe in Firefox over geckodriver"),
-    (
-        "webkit",
-        "the wasm probe in WebKitGTK's MiniBrowser over WebKitWebDriver, under Xvfb",
-    ),
 ];
+
+/// Every target with what it is: [`TARGETS`], then each browser engine (`target::browser::engines`).
+pub fn targets() -> Vec<(&'static str, &'static str)> {
+    TARGETS
+        .iter()
+        .copied()
+        .chain(ENGINES.iter().map(|e| (e.name(), e.about())))
+        .collect()
+}
 
 /// The catalog of this build.
 pub struct BuildCatalog;
@@ -77,7 +81,7 @@ impl Catalog for BuildCatalog {
     }
 
     fn targets(&self) -> Vec<String> {
-        TARGETS.iter().map(|(t, _)| t.to_string()).collect()
+        targets().iter().map(|(t, _)| t.to_string()).collect()
     }
 
     fn backends(&self) -> Vec<String> {

@@ -277,7 +277,7 @@ fn list() {
         println!("  {w:9} {about}");
     }
     println!("\nTargets:");
-    for (t, about) in crate::catalog::TARGETS {
+    for (t, about) in crate::catalog::targets() {
         println!("  {t:15} {about}");
     }
     println!(

@@ -1,7 +1,7 @@
 //! Targets: where a case runs (native child process, Node.js, a browser over WebDriver).
 //! Each target turns a `Case` into an `Outcome`; it never writes records itself.
 
-mod browser;
+pub mod browser;
 mod child;
 mod keras;
 mod native;
@@ -168,7 +168,7 @@ pub fn open(name: &str, opts: &TargetOptions) -> Result<Box<dyn Target>, String>
         "native-keras" => Ok(Box::new(KerasTarget::new("native-keras"))),
         "native-keras-fit" => Ok(Box::new(KerasTarget::new("native-keras-fit"))),
         "node" => Ok(Box::new(NodeTarget::new(crate::bundle::ensure(true)))),
-        "chromium" | "firefox" | "webkit" => Ok(Box::new(
+        _ if browser::engines::by_name(name).is_some() => Ok(Box::new(
             BrowserTarget::new(name)
                 .with_serve_host(opts.serve_host.clone())
                 .with_remote(opts.endpoint(name).map(str::to_string)),

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::xvfb::Xvfb;
+use super::{BrowserTarget, DRIVER_START_TIMEOUT};
+
 /// The environment variable that marks every process a browser target started.
 pub const TAG_VAR: &str = "GAPBENCH_BROWSER_TAG";
 
@@ -173,67 +176,6 @@ fn status_ok(addr: SocketAddr) -> bool {
     head.starts_with("HTTP/1.") && head.get(9..12) == Some("200")
 }
 
-/// A virtual X display of our own.
-pub struct Xvfb {
-    pub display: u32,
-    proc: Spawned,
-}
-
-impl Xvfb {
-    /// Start Xvfb on the first display number from 99 with neither a socket nor a lock file.
-    pub fn start(bin: &Path, log: &Path, tag: &str) -> Result<Xvfb, String> {
-        let mut last = String::new();
-        for display in 99..400u32 {
-            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{display}"));
-            let lock = PathBuf::from(format!("/tmp/.X{display}-lock"));
-            if socket.exists() || lock.exists() {
-                continue;
-            }
-            let mut cmd = Command::new(bin);
-            cmd.arg(format!(":{display}"))
-                .args(["-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
-                .env(TAG_VAR, tag);
-            let mut proc = Spawned::start(cmd, "Xvfb", log)?;
-            let deadline = Instant::now() + Duration::from_secs(15);
-            loop {
-                if socket.exists() {
-                    return Ok(Xvfb { display, proc });
-                }
-                if !proc.alive() {
-                    last = proc.exit_description();
-                    break;
-                }
-                if Instant::now() >= deadline {
-                    return Err(format!(
-                        "Xvfb :{display} did not come up within 15 s: {}",
-                        proc.log_tail(4)
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // Lost a race for this display (or it failed): try the next one.
-        }
-        Err(format!("no free X display for Xvfb: {last}"))
-    }
-
-    pub fn alive(&mut self) -> bool {
-        self.proc.alive()
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.proc.pid()
-    }
-}
-
-impl Drop for Xvfb {
-    /// Let Xvfb remove its socket and lock file; remove them ourselves if it could not.
-    fn drop(&mut self) {
-        self.proc.terminate(Duration::from_secs(2));
-        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.display));
-        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
-    }
-}
-
 fn read_nul_separated(path: &Path) -> Option<Vec<String>> {
     let bytes = std::fs::read(path).ok()?;
     Some(
@@ -302,6 +244,117 @@ pub fn kill_matching(needles: &[&str], env_entry: Option<&str>, keep: &[u32]) ->
         std::thread::sleep(Duration::from_millis(100));
     }
     killed
+}
+
+/// A running WebDriver server.
+pub(super) struct Driver {
+    pub(super) proc: Spawned,
+    pub(super) port: u16,
+    /// Started inside the browser's cgroup (so is every browser process it starts).
+    pub(super) in_cgroup: bool,
+}
+
+impl BrowserTarget {
+    /// Start Xvfb (WebKit) and the driver unless they are running.
+    pub(super) fn ensure_driver(&mut self) -> Result<(), String> {
+        if self.remote.is_some() {
+            return Ok(());
+        }
+        if let Some(d) = &mut self.driver {
+            if d.proc.alive() {
+                return Ok(());
+            }
+            self.stop_driver();
+        }
+        let engine = self.engine();
+        let bins = self
+            .bins
+            .clone()
+            .expect("binaries found before the driver starts");
+        let mut cmd = Command::new(&bins.driver);
+        let port =
+            free_port().map_err(|e| format!("no free port for {}: {e}", engine.driver_name()))?;
+        let mut display = 0;
+        if engine.needs_display() {
+            let alive = self.xvfb.as_mut().is_some_and(|x| x.alive());
+            if !alive {
+                self.xvfb = None;
+                let xvfb_bin = bins
+                    .xvfb
+                    .as_ref()
+                    .expect("an engine that needs a display needs Xvfb");
+                self.xvfb = Some(Xvfb::start(xvfb_bin, &self.log_path("xvfb"), &self.tag)?);
+            }
+            display = self.xvfb.as_ref().map(|x| x.display).unwrap_or_default();
+        }
+        let profile = match engine.profile_with_driver() {
+            true => Some(self.new_profile_dir()?),
+            false => None,
+        };
+        engine.driver_command(&mut cmd, port, display, profile.as_deref());
+        if profile.is_some() {
+            self.driver_profile = profile;
+        }
+        cmd.env(TAG_VAR, &self.tag);
+        // The driver joins the browser's cgroup between fork and exec: the browser it starts, and
+        // all that browser's processes, are born inside.
+        let in_cgroup = match &self.cgroup {
+            Some(cg) => match cg.join_on_exec(&mut cmd) {
+                Ok(()) => true,
+                Err(e) => {
+                    eprintln!(
+                        "warning: {e}; the memory watchdog caps the {} cases",
+                        self.name
+                    );
+                    self.cgroup_failed = true;
+                    false
+                }
+            },
+            None => false,
+        };
+        let mut proc = Spawned::start(cmd, engine.driver_name(), &self.log_path("driver"))?;
+        wait_for_status(port, DRIVER_START_TIMEOUT, &mut proc)?;
+        self.driver = Some(Driver {
+            proc,
+            port,
+            in_cgroup,
+        });
+        Ok(())
+    }
+
+    pub(super) fn keep_pids(&self) -> Vec<u32> {
+        let mut keep = Vec::new();
+        if let Some(d) = &self.driver {
+            keep.push(d.proc.pid());
+        }
+        if let Some(x) = &self.xvfb {
+            keep.push(x.pid());
+        }
+        keep
+    }
+
+    /// Kill the driver and every browser process it left.
+    pub(super) fn stop_driver(&mut self) {
+        if let Some(mut d) = self.driver.take() {
+            d.proc.kill();
+        }
+        if self.remote.is_some() {
+            return;
+        }
+        let keep: Vec<u32> = self
+            .xvfb
+            .as_ref()
+            .map(|x| vec![x.pid()])
+            .unwrap_or_default();
+        kill_matching(&[&self.profile_prefix()], Some(&self.tag_entry()), &keep);
+        // Without its driver, whatever is left in the browser's cgroup is the browser's.
+        if let Some(cg) = &self.cgroup {
+            cg.kill_all();
+        }
+        if let Some(p) = self.driver_profile.take() {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
 }
 
 #[cfg(test)]
