@@ -4,6 +4,8 @@
 mod cnn;
 mod dense;
 mod gemm;
+mod presets;
+mod train;
 
 use crate::data::{DataSpec, Dataset};
 use burn::prelude::*;
@@ -12,6 +14,8 @@ use serde::{Deserialize, Serialize};
 pub use cnn::CnnShape;
 pub use dense::DenseLayer;
 pub use gemm::{GemmShape, PEAK_ITERS};
+pub use presets::*;
+pub use train::*;
 
 /// One named size of a workload.
 #[derive(Debug, Clone, Serialize)]
@@ -241,84 +245,6 @@ pub enum Head {
     Logits,
 }
 
-const MLP_INPUT: usize = 1024;
-const MLP_CLASSES: usize = 10;
-const MLP_DEPTH: usize = 4;
-/// (preset, hidden width): log-spaced from ~0.1M to ~300M parameters. 300m (1.2 GB of weights;
-/// with gradients and Adam's two moments ~4.8 GB) is past what wasm32's 4 GiB memory can train,
-/// so the model-ceiling search finds the wall.
-const MLP_PRESETS: [(&str, usize); 8] = [
-    ("0.1m", 80),
-    ("0.3m", 200),
-    ("1m", 430),
-    ("3m", 850),
-    ("10m", 1660),
-    ("30m", 3000),
-    ("100m", 5620),
-    ("300m", 9830),
-];
-const CNN_PRESETS: [(&str, usize); 4] = [("w1", 1), ("w2", 2), ("w4", 4), ("w8", 8)];
-
-/// Every workload with its presets, smallest first.
-pub fn catalog() -> Vec<WorkloadInfo> {
-    let one = |name, about| Preset { name, about };
-    vec![
-        WorkloadInfo {
-            name: "tm-image",
-            about: "Teachable Machine image head: 1280-d MobileNetV2 embedding -> Dense(100, relu) -> Dense(C, softmax, no bias); Adam 0.001, batch 16",
-            presets: vec![one("default", "C=3 classes x 300 samples")],
-            default_size: "default",
-        },
-        WorkloadInfo {
-            name: "tm-audio",
-            about: "Teachable Machine audio head (speech-commands transfer): 2000-d embedding -> Dense(C, softmax); SGD 0.01, batch 32, 20 epochs",
-            presets: vec![one("default", "C=3 classes x 300 samples")],
-            default_size: "default",
-        },
-        WorkloadInfo {
-            name: "tm-pose",
-            about: "Teachable Machine pose head: 14739-d PoseNet output -> Dense(100, relu) -> Dropout(0.5) -> Dense(C, softmax, no bias); RMSProp 0.001, batch 16",
-            presets: vec![one("default", "C=3 classes x 300 samples")],
-            default_size: "default",
-        },
-        WorkloadInfo {
-            name: "mlp",
-            about: "MLP 1024 -> 4 x Dense(width, relu) -> Dense(10); Adam 0.001, batch 64",
-            presets: MLP_PRESETS
-                .iter()
-                .map(|(n, _)| one(n, "parameters ~ the preset name"))
-                .collect(),
-            default_size: "1m",
-        },
-        WorkloadInfo {
-            name: "gemm",
-            about: "not training: one C = A·B per step on the backend's matmul (MxKxN; -tn: A transposed, a dense layer's weight gradient), or `peak`, 12 independent 4-lane multiply-add chains (wasm SIMD128 when built with it): the limit a SIMD128 GEMM can reach here",
-            presets: gemm::PRESETS
-                .iter()
-                .map(|(n, _)| {
-                    one(
-                        n,
-                        if *n == "peak" {
-                            "multiply-add limit, 4 lanes, no FMA"
-                        } else {
-                            "M x K x N"
-                        },
-                    )
-                })
-                .collect(),
-            default_size: "256x1280x128",
-        },
-        WorkloadInfo {
-            name: "cnn",
-            about: "CNN on 32x32x3: 3 x (conv3x3 + relu [+ maxpool]) with 16w/32w/64w channels -> global avg pool -> Dense(10); Adam 0.001, batch 32",
-            presets: CNN_PRESETS
-                .iter()
-                .map(|(n, _)| one(n, "width multiplier"))
-                .collect(),
-            default_size: "w1",
-        },
-    ]
-}
 
 fn tm_data(features: usize, spec: &WorkloadSpec, non_negative: bool) -> DataSpec {
     DataSpec {
@@ -600,149 +526,5 @@ pub fn built_params(w: &Workload, device: &Device) -> u64 {
                     GemmShape::Peak => 0,
                 }
         }
-    }
-}
-
-/// One training run in progress. Tensors come back unread so the caller decides when to sync.
-pub trait Trainer {
-    /// One optimizer step on the next batch; returns the batch loss (shape [1]).
-    fn step(&mut self) -> Tensor<1>;
-    /// Fraction of the validation set classified correctly (shape [1]).
-    fn accuracy(&self) -> Tensor<1>;
-    fn steps_per_epoch(&self) -> usize;
-    fn dataset_bytes(&self) -> usize;
-    /// Runs the engine's multiply-add limit loop once, for a workload whose rate is read
-    /// against it, and returns the FLOPs it did. The measurement loop times it right after each
-    /// measured step, so both see the same moment's share of the machine.
-    fn peak_slice(&mut self) -> Option<u64> {
-        None
-    }
-}
-
-/// A network a `Fit` can train: batch of flat samples in, logits out.
-pub trait Net: Module {
-    /// Inference forward pass.
-    fn forward(&self, x: Tensor<2>) -> Tensor<2>;
-    /// Training forward pass; stochastic layers draw from `rng` so every target agrees.
-    fn forward_train(&self, x: Tensor<2>, _rng: &mut crate::rng::Rng) -> Tensor<2> {
-        self.forward(x)
-    }
-}
-
-/// The generic training loop state: model, Adam, data, and a seeded batch order.
-struct Fit<M: Net> {
-    /// Taken out for the optimizer step, so the parameters it updates are not shared with a
-    /// clone (the fused Adam then moves their buffers instead of copying them).
-    model: Option<M>,
-    optim: burn::optim::ModuleOptimizer,
-    loss: burn::nn::loss::CrossEntropyLoss,
-    data: Dataset,
-    device: Device,
-    lr: f64,
-    batch: usize,
-    order: Vec<usize>,
-    cursor: usize,
-    rng: crate::rng::Rng,
-}
-
-impl<M: Net> Fit<M> {
-    fn new(model: M, data: Dataset, w: &Workload, device: &Device, seed: u64) -> Self {
-        let order: Vec<usize> = (0..data.train_len()).collect();
-        let mut fit = Fit {
-            model: Some(model),
-            optim: w.optimizer.init(),
-            loss: burn::nn::loss::CrossEntropyLossConfig::new().init(device),
-            data,
-            device: device.clone(),
-            lr: w.learning_rate,
-            batch: w.batch,
-            order,
-            cursor: 0,
-            rng: crate::rng::Rng::derive(seed, "batches"),
-        };
-        fit.rng.shuffle(&mut fit.order);
-        fit
-    }
-
-    fn batch_tensors(&mut self) -> (Tensor<2>, Tensor<1, Int>) {
-        let n = self.order.len();
-        if self.cursor >= n {
-            self.cursor = 0;
-            self.rng.shuffle(&mut self.order);
-        }
-        let end = (self.cursor + self.batch).min(n);
-        let f = self.data.features;
-        let idx = &self.order[self.cursor..end];
-        self.cursor = end;
-        let mut x = Vec::with_capacity(idx.len() * f);
-        let mut y = Vec::with_capacity(idx.len());
-        for &i in idx {
-            x.extend_from_slice(&self.data.train_x[i * f..(i + 1) * f]);
-            y.push(self.data.train_y[i]);
-        }
-        let rows = idx.len();
-        (
-            Tensor::from_data(TensorData::new(x, [rows, f]), &self.device),
-            Tensor::from_data(TensorData::new(y, [rows]), &self.device),
-        )
-    }
-}
-
-impl<M: Net> Trainer for Fit<M> {
-    fn step(&mut self) -> Tensor<1> {
-        let (x, y) = self.batch_tensors();
-        let model = self
-            .model
-            .take()
-            .expect("the model is back after every step");
-        let logits = model.forward_train(x, &mut self.rng);
-        let loss = self.loss.forward(logits, y);
-        let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
-        self.model = Some(self.optim.step(self.lr, model, grads));
-        loss.detach()
-    }
-
-    fn accuracy(&self) -> Tensor<1> {
-        let model = self
-            .model
-            .as_ref()
-            .expect("the model is back after every step")
-            .valid();
-        let f = self.data.features;
-        let n = self.data.valid_len();
-        if n == 0 {
-            return Tensor::zeros([1], &self.device);
-        }
-        let mut correct: Option<Tensor<1>> = None;
-        // Evaluate in chunks so a large validation set never needs one huge activation.
-        for start in (0..n).step_by(256) {
-            let end = (start + 256).min(n);
-            let x = Tensor::<2>::from_data(
-                TensorData::new(
-                    self.data.valid_x[start * f..end * f].to_vec(),
-                    [end - start, f],
-                ),
-                &self.device,
-            );
-            let y = Tensor::<1, Int>::from_data(
-                TensorData::new(self.data.valid_y[start..end].to_vec(), [end - start]),
-                &self.device,
-            );
-            let pred = model.forward(x).argmax(1).reshape([end - start]);
-            let hits = pred.equal(y).float().sum();
-            correct = Some(match correct {
-                Some(c) => c + hits,
-                None => hits,
-            });
-        }
-        correct.unwrap() / n as f32
-    }
-
-    fn steps_per_epoch(&self) -> usize {
-        self.data.train_len().div_ceil(self.batch)
-    }
-
-    fn dataset_bytes(&self) -> usize {
-        self.data.bytes()
     }
 }
