@@ -8,17 +8,20 @@
 //! Non-negativity is kept by trying every subset of the three terms and keeping the best fit
 //! whose coefficients are all ≥ 0 (seven small solves: exact for three unknowns).
 
-/// One measured case: its features and its median step time.
+/// One measured case: its features and its median time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
-    /// Training FLOPs per step (forward + backward + optimizer), from the workload.
+    /// The first feature: training FLOPs per step (forward + backward), from the workload. (The
+    /// setup model puts the data set's bytes here.)
     pub flops: f64,
-    /// Bytes of optimizer state streamed per step (16 × parameters).
+    /// The second: bytes of optimizer state streamed per step (weights, gradients, moments).
     pub bytes: f64,
-    /// Median measured step time, ms.
+    /// Median measured time, ms.
     pub ms: f64,
     /// What the point is (workload and size), for held-out validation and messages.
     pub label: String,
+    /// Its workload: a size is predicted from its own workload's other sizes when there are two.
+    pub family: String,
 }
 
 /// A fitted model: `ms = overhead_ms + ms_per_gflop·GFLOPs + ms_per_mib·MiB`.
@@ -137,25 +140,39 @@ pub fn fit(points: &[Point]) -> Option<Model> {
     best.map(|(_, m)| m)
 }
 
-/// Held out by size: for every distinct label, fit on the other labels' points and predict the
-/// held-out ones. Returns (label, measured ms, predicted ms) per held-out point; a label whose
-/// complement has fewer than two points is not predicted.
+/// The points a prediction for `family` fits on: that workload's own when it has at least two,
+/// all of them otherwise (a Teachable-Machine head and a wide MLP use the GEMM at very different
+/// shapes, so one straight line over both misses the small one).
+pub fn fit_for(points: &[Point], family: &str) -> Option<Model> {
+    let own: Vec<Point> = points
+        .iter()
+        .filter(|p| p.family == family)
+        .cloned()
+        .collect();
+    if own.len() >= 2 {
+        fit(&own)
+    } else {
+        fit(points)
+    }
+}
+
+/// Held out by size: for every distinct label, fit on the other labels' points ([`fit_for`]) and
+/// predict the held-out ones. Returns (label, measured ms, predicted ms) per held-out point; a
+/// label whose complement has fewer than two points is not predicted.
 pub fn leave_one_size_out(points: &[Point]) -> Vec<(String, f64, f64)> {
     let mut labels: Vec<&str> = points.iter().map(|p| p.label.as_str()).collect();
     labels.sort();
     labels.dedup();
     let mut out = Vec::new();
     for label in labels {
-        let rest: Vec<Point> = points
-            .iter()
-            .filter(|p| p.label != label)
-            .cloned()
-            .collect();
+        let rest: Vec<Point> = points.iter().filter(|p| p.label != label).cloned().collect();
         if rest.len() < 2 {
             continue;
         }
-        let Some(model) = fit(&rest) else { continue };
         for p in points.iter().filter(|p| p.label == label) {
+            let Some(model) = fit_for(&rest, &p.family) else {
+                continue;
+            };
             out.push((label.to_string(), p.ms, model.predict(p.flops, p.bytes)));
         }
     }
@@ -172,6 +189,7 @@ mod tests {
             bytes,
             ms,
             label: label.into(),
+            family: "mlp".into(),
         }
     }
 
@@ -212,6 +230,26 @@ mod tests {
         let m = fit(&pts).unwrap();
         assert!(m.overhead_ms >= 0.0 && m.ms_per_gflop >= 0.0 && m.ms_per_mib >= 0.0);
         assert!(m.overhead_ms > 1.0 && m.overhead_ms < 2.0, "{m:?}");
+    }
+
+    #[test]
+    fn a_size_is_predicted_from_its_own_workload_when_it_can_be() {
+        // Two workloads on different lines: mlp at 10 GFLOP/s, tm at 1 ms + 1 GFLOP/s.
+        let mut pts: Vec<Point> = [1e8, 1e9, 1e10]
+            .iter()
+            .map(|&f| pt(f, 0.0, f / 1e7, &format!("mlp {f}")))
+            .collect();
+        for (i, f) in [1e6, 2e6, 4e6].iter().enumerate() {
+            let mut p = pt(*f, 0.0, 1.0 + f / 1e6, &format!("tm {i}"));
+            p.family = "tm".into();
+            pts.push(p);
+        }
+        for (label, measured, predicted) in leave_one_size_out(&pts) {
+            assert!(
+                (predicted / measured - 1.0).abs() < 1e-6,
+                "{label}: {measured} vs {predicted}"
+            );
+        }
     }
 
     #[test]
