@@ -3,6 +3,9 @@
 //! in A's non-test code (everything before its `#[cfg(test)]`). Data flows one way — scenario ->
 //! plan -> target -> meters -> records -> report/compare — so a cycle means a stage imports from
 //! a later one. The test prints the graph, and names each cycle it finds.
+//!
+//! And no source file is longer than [`MAX_LINES`] lines of non-test code, so each file keeps
+//! one job: see [`non_test_lines`] for how lines are counted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -60,6 +63,75 @@ fn named_modules(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
     out
 }
 
+/// The most lines of non-test code one source file may hold.
+const MAX_LINES: usize = 600;
+
+/// `text` without its test code: every item marked `#[cfg(test)]` is left out, from the
+/// attribute to the item's end (a line ending in `;` for `mod tests;`, otherwise the line where
+/// the braces opened after the attribute close again). A heuristic: braces are counted as
+/// characters, so a brace inside a string or comment of a test item could end it early or late.
+fn non_test_code(text: &str) -> String {
+    let mut out = String::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            let mut depth = 0i64;
+            let mut opened = false;
+            for l in lines.by_ref() {
+                depth += l.matches('{').count() as i64 - l.matches('}').count() as i64;
+                opened |= l.contains('{');
+                if (opened && depth <= 0) || (!opened && l.trim_end().ends_with(';')) {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Lines of non-test code in `text` ([`non_test_code`]), blank lines and comments included.
+fn non_test_lines(text: &str) -> usize {
+    non_test_code(text).lines().count()
+}
+
+/// Files that hold only test code: the files of modules declared `#[cfg(test)] mod name;`
+/// (`name.rs` or `name/mod.rs` next to a `mod.rs`/`lib.rs`/`main.rs`, else in the folder named
+/// after the declaring file), and every file under such a module's folder.
+fn test_files(files: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if !line.trim_start().starts_with("#[cfg(test)]") {
+                continue;
+            }
+            let Some(next) = lines.next() else { break };
+            let decl = next.trim();
+            let decl = decl
+                .strip_prefix("pub(crate) ")
+                .or_else(|| decl.strip_prefix("pub "))
+                .unwrap_or(decl);
+            let Some(name) = decl.strip_prefix("mod ").and_then(|d| d.strip_suffix(';')) else {
+                continue;
+            };
+            let stem = f.file_stem().unwrap().to_string_lossy();
+            let dir = if ["mod", "lib", "main"].contains(&stem.as_ref()) {
+                f.parent().unwrap().to_path_buf()
+            } else {
+                f.with_extension("")
+            };
+            out.insert(dir.join(format!("{name}.rs")));
+            let folder = dir.join(name);
+            out.extend(files.iter().filter(|g| g.starts_with(&folder)).cloned());
+        }
+    }
+    out
+}
+
 /// The module graph of `src`: top-level module -> modules it names.
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
@@ -78,14 +150,15 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         .iter()
         .map(|m| (m.clone(), BTreeSet::new()))
         .collect();
+    let tests = test_files(&files);
     for f in &files {
         let m = top(f);
-        if !modules.contains(&m) {
+        if !modules.contains(&m) || tests.contains(f) {
             continue;
         }
         let text = std::fs::read_to_string(f).unwrap();
-        let code = text.split("#[cfg(test)]").next().unwrap_or("");
-        let mut names = named_modules(code, &modules);
+        let code = non_test_code(&text);
+        let mut names = named_modules(&code, &modules);
         names.remove(&m);
         g.get_mut(&m).unwrap().extend(names);
     }
@@ -195,4 +268,54 @@ fn harness_modules_have_no_cycles() {
     );
     let found = cycles(&g);
     assert!(found.is_empty(), "module cycles: {found:?}");
+}
+
+#[test]
+fn test_code_is_left_out_of_the_count() {
+    let text = "use a;\n#[cfg(test)]\nmod tests;\nfn f() {\n}\n#[cfg(test)]\nmod tests {\n    \
+                fn g() {\n    }\n}\nfn h() {}\n";
+    assert_eq!(non_test_code(text), "use a;\nfn f() {\n}\nfn h() {}\n");
+    assert_eq!(non_test_lines(text), 4);
+    let files: Vec<PathBuf> = [
+        "src/report/mod.rs",
+        "src/report/tests.rs",
+        "src/report/gap.rs",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    let dir = std::env::temp_dir().join(format!("gapbench-structure-{}", std::process::id()));
+    let abs: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+    std::fs::create_dir_all(dir.join("src/report")).unwrap();
+    std::fs::write(&abs[0], "mod gap;\n#[cfg(test)]\nmod tests;\n").unwrap();
+    std::fs::write(&abs[1], "").unwrap();
+    std::fs::write(&abs[2], "#[cfg(test)]\nmod tests {}\n").unwrap();
+    let found = test_files(&abs);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found, BTreeSet::from([abs[1].clone()]));
+}
+
+#[test]
+fn no_source_file_is_over_600_lines_of_non_test_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for src in ["harness/src", "wasm-probe/src"] {
+        rust_files(&root.join(src), &mut files);
+    }
+    let tests = test_files(&files);
+    let mut over = Vec::new();
+    for f in files.iter().filter(|f| !tests.contains(*f)) {
+        let n = non_test_lines(&std::fs::read_to_string(f).unwrap());
+        if n > MAX_LINES {
+            over.push(format!(
+                "{} ({n} lines)",
+                f.strip_prefix(&root).unwrap().display()
+            ));
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "over {MAX_LINES} lines of non-test code (split by job): {}",
+        over.join(", ")
+    );
 }
