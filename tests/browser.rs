@@ -88,11 +88,9 @@ fn browser_smoke() {
         &catalog,
     )
     .unwrap();
-    assert!(
-        planned
-            .iter()
-            .any(|c| c.target == "webkit" && c.context == "worker" && c.simd == Some(false))
-    );
+    assert!(planned.iter().any(|c| c.target == "webkit"
+        && c.context == "worker"
+        && c.simd == Some(harness::scenario::Simd::Off)));
     let dir = run_dir(&out);
     let (rows, warnings) = read_records(&dir.join("records.csv")).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -171,7 +169,9 @@ fn browser_smoke() {
             let share = median(&rows, &case.id, "peak_share");
             // Without SIMD the limit is a scalar loop, which matrixmultiply's scalar kernel
             // can outrun too.
-            let top = if case.target.starts_with("native-") || case.simd == Some(false) {
+            let top = if case.target.starts_with("native-")
+                || case.simd == Some(harness::scenario::Simd::Off)
+            {
                 1000.0
             } else {
                 150.0

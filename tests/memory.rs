@@ -36,7 +36,7 @@ fn case(target: &str, fault: Option<&str>) -> Case {
         size: "0.1m".into(),
         target: target.into(),
         backend: "ndarray".into(),
-        simd: Some(true),
+        simd: Some(harness::scenario::Simd::On),
         context: "main".into(),
         repetition: 1,
         seed: 7,

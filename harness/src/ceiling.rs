@@ -403,7 +403,7 @@ mod tests {
             size: "default".into(),
             target: "node".into(),
             backend: "ndarray".into(),
-            simd: Some(true),
+            simd: Some(crate::scenario::Simd::On),
             context: "main".into(),
             repetition: 1,
             seed: 1,

@@ -10,7 +10,7 @@
 //! warm-up steps are recorded (`warmup_steps`), not part of the id. Two groups that plan the
 //! same id are an error, not a silent merge.
 
-use crate::scenario::{Catalog, Scenario, ScenarioError};
+use crate::scenario::{Catalog, Scenario, ScenarioError, Simd};
 use serde::{Deserialize, Serialize};
 use wasm_probe::measure::CaseSpec;
 use wasm_probe::workload::WorkloadSpec;
@@ -23,7 +23,8 @@ pub struct Case {
     pub size: String,
     pub target: String,
     pub backend: String,
-    pub simd: Option<bool>,
+    /// The wasm build's SIMD; None for a native target.
+    pub simd: Option<Simd>,
     pub context: String,
     pub repetition: u32,
     pub seed: u64,
@@ -102,19 +103,22 @@ impl Case {
         )
     }
 
-    /// `ndarray-simd`, `ndarray-nosimd`, or the native backend alone.
+    /// `ndarray-simd`, `ndarray-nosimd`, `ndarray-relaxed`, or the native backend alone.
     pub fn variant(&self) -> String {
         match self.simd {
-            Some(true) => format!("{}-simd", self.backend),
-            Some(false) => format!("{}-nosimd", self.backend),
+            Some(Simd::On) => format!("{}-simd", self.backend),
+            Some(Simd::Off) => format!("{}-nosimd", self.backend),
+            Some(Simd::Relaxed) => format!("{}-relaxed", self.backend),
             None => self.backend.clone(),
         }
     }
 
+    /// The records' `simd` column: `simd`, `no-simd`, `relaxed` or `-` (native).
     pub fn simd_label(&self) -> &'static str {
         match self.simd {
-            Some(true) => "simd",
-            Some(false) => "no-simd",
+            Some(Simd::On) => "simd",
+            Some(Simd::Off) => "no-simd",
+            Some(Simd::Relaxed) => "relaxed",
             None => "-",
         }
     }
@@ -140,7 +144,7 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Result<Vec<Case>, S
         for workload in &g.workloads {
             for size in g.sizes_for(workload, catalog) {
                 for target in &g.targets {
-                    let variants: Vec<(String, Option<bool>, String)> = match native_backend(target)
+                    let variants: Vec<(String, Option<Simd>, String)> = match native_backend(target)
                     {
                         Some(b) => vec![(b.to_string(), None, "main".to_string())],
                         None => {

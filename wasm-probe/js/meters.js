@@ -130,6 +130,14 @@ const MODULES = {
   wasm_exceptions: [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 8, 1, 6, 0, 6, 64, 25, 11, 11],
 };
 
+// Why this engine cannot run the probe's relaxed-SIMD build, or null when it can: detected (the
+// wasm_relaxed_simd module above must validate), not assumed from the engine's name or version.
+export function relaxedSimdMissing() {
+  if (valid(MODULES.wasm_relaxed_simd)) return null;
+  return "this engine's WebAssembly has no relaxed SIMD: WebAssembly.validate() rejects a module " +
+    "using i8x16.relaxed_swizzle (wasm-feature-detect's relaxed-simd test), so the relaxed build cannot load";
+}
+
 const MIB = 1048576;
 const PAGE = 65536;
 

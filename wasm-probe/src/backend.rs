@@ -81,9 +81,15 @@ fn native_wgpu() -> Result<Prepared, Unavailable> {
 /// Prepare a device asynchronously (wasm: WebGPU initializes asynchronously in browsers).
 pub async fn prepare_async(backend: &str) -> Result<Prepared, Unavailable> {
     if let Some(device) = cpu(backend) {
+        // The relaxed-SIMD build says whether this engine's relaxed_madd fuses.
+        let relaxed = match crate::workload::gemm::relaxed_madd_fuses() {
+            Some(true) => "; relaxed SIMD, relaxed_madd fused",
+            Some(false) => "; relaxed SIMD, relaxed_madd not fused",
+            None => "",
+        };
         return Ok(Prepared {
             device: device.autodiff(),
-            description: format!("{backend} (cpu, 1 thread)"),
+            description: format!("{backend} (cpu, 1 thread{relaxed})"),
         });
     }
     #[cfg(feature = "webgpu")]

@@ -20,6 +20,12 @@
 //! run) and the target's first `warmup + steps` losses are compared with it. Extra warm-up
 //! steps the target ran come after that common prefix and are not compared; a target with
 //! fewer losses than the reference is a failure.
+//!
+//! The relaxed-SIMD build (`simd = "relaxed"`) multiplies and adds with `f32x4.relaxed_madd`,
+//! which an engine may fuse (one rounding where native ndarray's SIMD128-shaped kernel, and the
+//! plain build, round twice). Its difference from native is recorded apart, as
+//! `loss_agreement_relaxed`, under the same tolerance: no build's tolerance is widened for it, and
+//! a table of `loss_agreement` never mixes the two.
 
 use super::Meter;
 use crate::plan::Case;
@@ -31,6 +37,16 @@ use wasm_probe::measure::CaseSpec;
 
 /// Largest relative loss difference still counted as agreement (see the module docs).
 pub const TOLERANCE: f64 = 1e-3;
+
+/// The metric `case` records: `loss_agreement`, or `loss_agreement_relaxed` for the relaxed-SIMD
+/// build (module docs).
+pub fn metric(case: &Case) -> &'static str {
+    if case.simd == Some(crate::scenario::Simd::Relaxed) {
+        "loss_agreement_relaxed"
+    } else {
+        "loss_agreement"
+    }
+}
 
 /// Parts per million in one (the recorded unit).
 pub const PPM: f64 = 1e6;
@@ -141,10 +157,11 @@ impl Meter for Agreement {
         let Some(result) = &outcome.result else {
             return (Vec::new(), Vec::new());
         };
+        let metric = metric(case);
         let native = match reference_losses(&reference_spec(case)) {
             Ok(l) => l,
             Err(why) => {
-                return (vec![failed(info, "loss_agreement", "ppm", why)], Vec::new());
+                return (vec![failed(info, metric, "ppm", why)], Vec::new());
             }
         };
         let target = &result.losses;
@@ -167,10 +184,10 @@ impl Meter for Agreement {
                 );
                 steps.status = Status::Failed;
                 steps.message = why.clone();
-                failed(info, "loss_agreement", "ppm", why)
+                failed(info, metric, "ppm", why)
             }
             Some(d) => {
-                let mut r = Record::measured(info, "loss_agreement", "ppm", true, &[d * PPM]);
+                let mut r = Record::measured(info, metric, "ppm", true, &[d * PPM]);
                 let verdict = if d <= TOLERANCE {
                     "within"
                 } else {
@@ -184,8 +201,19 @@ impl Meter for Agreement {
                 } else {
                     String::new()
                 };
+                // The relaxed build says whether the engine fused (the probe's device line).
+                let build = if metric == "loss_agreement" {
+                    String::new()
+                } else {
+                    let fused = match &result.device {
+                        d if d.contains("relaxed_madd not fused") => "not fused",
+                        d if d.contains("relaxed_madd fused") => "fused",
+                        _ => "fusing unknown",
+                    };
+                    format!("relaxed-SIMD build (relaxed_madd {fused}): ")
+                };
                 r.message = format!(
-                    "max relative loss difference from native ndarray {d:.3e} ({:.3} ppm) over {compared} steps{beyond}: {verdict} (tolerance {TOLERANCE:.0e} = {:.0} ppm)",
+                    "{build}max relative loss difference from native ndarray {d:.3e} ({:.3} ppm) over {compared} steps{beyond}: {verdict} (tolerance {TOLERANCE:.0e} = {:.0} ppm)",
                     d * PPM,
                     TOLERANCE * PPM
                 );
@@ -235,7 +263,7 @@ mod tests {
             size: "0.1m".into(),
             target: target.into(),
             backend: backend.into(),
-            simd: Some(true),
+            simd: Some(crate::scenario::Simd::On),
             context: "main".into(),
             repetition: 1,
             seed: 7,
@@ -318,6 +346,52 @@ mod tests {
             "{}",
             agree.message
         );
+    }
+
+    #[test]
+    fn the_relaxed_build_is_recorded_apart_under_the_same_tolerance() {
+        use crate::meter::Meter;
+        use crate::record::Status;
+        let mut c = case("chromium", "ndarray");
+        c.fault = None;
+        c.simd = Some(crate::scenario::Simd::Relaxed);
+        let mut result = wasm_probe::measure::run_native(&reference_spec(&c))
+            .unwrap()
+            .unwrap();
+        result.device = "ndarray (cpu, 1 thread; relaxed SIMD, relaxed_madd fused)".into();
+        // A loss 2e-4 off (relative) at one step: within 1e-3, recorded as the relaxed metric.
+        result.losses[2] *= 1.0002;
+        let outcome = Outcome {
+            status: Status::Ok,
+            message: String::new(),
+            result: Some(result),
+            peak_rss_bytes: None,
+            page: serde_json::Value::Null,
+            engine: "chromium".into(),
+            engine_version: String::new(),
+        };
+        let (recs, _) = Agreement.records(&c, &CaseInfo::default(), &outcome);
+        assert!(recs.iter().all(|r| r.metric != "loss_agreement"));
+        let r = recs
+            .iter()
+            .find(|r| r.metric == "loss_agreement_relaxed")
+            .unwrap();
+        assert_eq!(r.status, Status::Ok);
+        let ppm = r.summary.as_ref().unwrap().median;
+        assert!((150.0..250.0).contains(&ppm), "{ppm}");
+        assert!(
+            r.message
+                .starts_with("relaxed-SIMD build (relaxed_madd fused): ")
+                && r.message.contains("within (tolerance 1e-3"),
+            "{}",
+            r.message
+        );
+        // Beyond 1e-3 it is beyond, as for every other build.
+        let mut far = outcome.clone();
+        far.result.as_mut().unwrap().losses[2] *= 1.01;
+        let (recs, _) = Agreement.records(&c, &CaseInfo::default(), &far);
+        let r = recs.iter().find(|r| r.metric == metric(&c)).unwrap();
+        assert!(r.message.contains("BEYOND tolerance"), "{}", r.message);
     }
 
     #[test]

@@ -118,7 +118,7 @@ mod tests {
             size: "0.1m".into(),
             target: "chromium".into(),
             backend: "ndarray".into(),
-            simd: Some(true),
+            simd: Some(crate::scenario::Simd::On),
             context: "main".into(),
             repetition: 1,
             seed: 1,

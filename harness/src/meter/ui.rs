@@ -240,7 +240,7 @@ mod tests {
             size: "s".into(),
             target: "chromium".into(),
             backend: "ndarray".into(),
-            simd: Some(true),
+            simd: Some(crate::scenario::Simd::On),
             context: "main".into(),
             repetition: 1,
             seed: 1,

@@ -41,6 +41,7 @@ fn collect(
             };
             let simd = match c.simd.as_str() {
                 "no-simd" => " no-simd",
+                "relaxed" => " relaxed",
                 _ => "",
             };
             format!("{}{context}{simd}", engine_label(c))
@@ -288,6 +289,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
         "ndarray",
         "flex",
         "of peak (ndarray, flex)",
+        "relaxed / SIMD128 (ndarray)",
     ]);
     for (key, backends) in &folded {
         let (p, (_, size)) = key;
@@ -319,6 +321,32 @@ pub(super) fn section(runs: &[Run]) -> Section {
                 .map(|(a, u)| fig(a, u))
                 .unwrap_or_else(|| "–".into())
         };
+        // A relaxed-SIMD row against the SIMD128 build's same product (or limit) in the same run,
+        // engine and context: what relaxed_madd buys, with the ratio's interval.
+        let vs_simd128 = || {
+            if p.3 != "relaxed" {
+                return "–".to_string();
+            }
+            let simd128 = (p.0, p.1.clone(), p.2.clone(), "simd".to_string());
+            let pick = |m: Option<&BTreeMap<String, (Agg, String)>>| -> Option<Agg> {
+                let m = m?;
+                if size == "peak" {
+                    m.values()
+                        .max_by(|a, b| a.0.median.total_cmp(&b.0.median))
+                        .map(|(a, _)| a.clone())
+                } else {
+                    m.get("ndarray").map(|(a, _)| a.clone())
+                }
+            };
+            let job = (String::from("gemm"), size.clone());
+            match (pick(Some(backends)), pick(folded.get(&(simd128, job)))) {
+                (Some(r), Some(s)) => match gap(r.median, s.median, true) {
+                    Some(x) => ratio_fig(x, gap_interval(&r, &s, true)),
+                    None => "–".into(),
+                },
+                _ => "–".into(),
+            }
+        };
         let (nd, fl) = if size == "peak" {
             let best = backends
                 .values()
@@ -343,6 +371,7 @@ pub(super) fn section(runs: &[Run]) -> Section {
             } else {
                 format!("{}, {}", frac("ndarray"), frac("flex"))
             },
+            vs_simd128(),
         ]);
     }
     if !g.rows.is_empty() {
@@ -370,7 +399,11 @@ pub(super) fn section(runs: &[Run]) -> Section {
              where a run has no such pairs, the case's median over the separate `peak` case's \
              (which a shared machine's drifting speed can skew). Natively the same loop runs on \
              SSE, which the native kernels outrun with AVX2 and FMA, so no fraction is given \
-             there. Limits of the `peak` cases: {}.",
+             there. A `relaxed` row is the relaxed-SIMD build, whose kernel and `peak` loop \
+             multiply and add with one `f32x4.relaxed_madd`: its share is of its own limit, and \
+             the last column is its GFLOP/s over the SIMD128 build's in the same run, engine and \
+             context, with the ratio's interval. Limits of the `peak` cases (SIMD128 and, where \
+             run, relaxed): {}.",
             if limits.is_empty() {
                 "none in these runs".to_string()
             } else {
@@ -391,6 +424,64 @@ mod tests {
         TempDir, case, md_section, on_backend as on, throughput_case, write_run,
     };
     use super::super::write_report;
+
+    /// A relaxed-SIMD gemm row is held against its own limit and, in the last column, against
+    /// the SIMD128 build's same product in the same engine; both limits are listed.
+    #[test]
+    fn relaxed_rows_show_their_own_limit_and_the_gain_over_simd128() {
+        let tmp = TempDir::new("efficiency-relaxed");
+        let dir = tmp.path().join("eff-relaxed");
+        let r = "eff-relaxed";
+        let relaxed = |mut c: crate::record::CaseInfo| {
+            c.case_id = c.case_id.replace("/ndarray-simd/", "/ndarray-relaxed/");
+            c.simd = "relaxed".into();
+            c
+        };
+        let gemm = case(r, "gemm", "256x1280x128", "chromium", 1);
+        let peak = case(r, "gemm", "peak", "chromium", 1);
+        write_run(
+            &dir,
+            r,
+            "2025-11-26T10:00:00Z",
+            &[
+                // SIMD128: the product 2 ms, the limit 1 ms; relaxed: 1.25 ms and 0.5 ms.
+                throughput_case(&gemm, &[1.9, 2.0, 2.1]),
+                throughput_case(&peak, &[0.99, 1.0, 1.01]),
+                throughput_case(&relaxed(gemm.clone()), &[1.24, 1.25, 1.26]),
+                throughput_case(&relaxed(peak.clone()), &[0.49, 0.5, 0.51]),
+            ],
+        );
+        let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
+        let md = std::fs::read_to_string(&files.markdown).unwrap();
+        let section = md_section(&md, "Probe efficiency");
+        assert!(
+            section.contains("| relaxed / SIMD128 (ndarray) |"),
+            "{section}"
+        );
+        let row = |label: &str, size: &str| -> Vec<String> {
+            section
+                .lines()
+                .find(|l| l.starts_with(&format!("| {label} | {size} |")))
+                .unwrap_or_else(|| panic!("no row {label} {size}:\n{section}"))
+                .split(" | ")
+                .map(|c| c.trim_matches(|ch| ch == '|' || ch == ' ').to_string())
+                .collect()
+        };
+        let fast = row("chromium 131.0.6778.85 main relaxed", "256x1280x128");
+        // 2.0 / 1.25 ms: 1.6x the SIMD128 build's GFLOP/s; of its own (relaxed) limit: 40%.
+        assert!(fast[5].starts_with("1.60× ["), "{fast:?}");
+        assert!(fast[4].starts_with("40% (vs the peak case)"), "{fast:?}");
+        let limit = row("chromium 131.0.6778.85 main relaxed", "peak");
+        assert!(limit[5].starts_with("2.00× ["), "{limit:?}");
+        let plain = row("chromium 131.0.6778.85 main", "256x1280x128");
+        assert!(plain[4].starts_with("50% (vs the peak case)"), "{plain:?}");
+        assert_eq!(plain[5], "–");
+        assert!(
+            section.contains("chromium 131.0.6778.85 main relaxed: ")
+                && section.contains("chromium 131.0.6778.85 main: "),
+            "both limits listed: {section}"
+        );
+    }
 
     /// Per engine and workload the probe is held against every peer setting of the run, each
     /// ratio with its interval; a peer over another step window is not compared; a faster peer

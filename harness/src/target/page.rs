@@ -3,6 +3,7 @@
 //! outcome. The page meters (`meter/{ui,background,ingestion,capabilities}.rs`) read the records.
 
 use crate::plan::Case;
+use crate::scenario::Simd;
 use crate::record::Status;
 use crate::target::{Outcome, Reply};
 use serde_json::Value as Json;
@@ -51,6 +52,27 @@ pub fn mem_limit_bytes() -> u64 {
             .map(|kb| kb * 1024)
     });
     avail.map(|a| cap.min(a / 2)).unwrap_or(2u64 << 30)
+}
+
+/// Add the case's SIMD to its JSON spec: `simd`, false only for the scalar build (what the peers
+/// read). The relaxed-SIMD build is named by `build` ("relaxed"): the page and the Node runner
+/// check the engine validates relaxed SIMD before loading it, and skip the case saying so
+/// otherwise.
+pub fn add_simd_fields(spec: &mut Json, case: &Case) {
+    spec["simd"] = Json::Bool(case.simd != Some(Simd::Off));
+}
+
+/// Why `case` cannot run on a relaxed-SIMD build, if it asks for one: only the probe's ndarray
+/// backend has that build (relaxed SIMD changes its matrixmultiply kernel); a peer or another
+/// backend would silently run its SIMD128 path under a relaxed label.
+pub fn relaxed_unsupported(case: &Case) -> Option<String> {
+    (case.simd == Some(Simd::Relaxed) && case.backend != "ndarray").then(|| {
+        format!(
+            "`simd = \"relaxed\"` is a build of the probe's ndarray backend (its matrix kernel with \
+             f32x4.relaxed_madd); backend `{}` has no relaxed-SIMD build",
+            case.backend
+        )
+    })
 }
 
 /// Add what the page meters and page tasks read to a case's JSON spec.

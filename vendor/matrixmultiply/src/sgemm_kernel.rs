@@ -692,8 +692,14 @@ unsafe fn kernel_target_neon(k: usize, alpha: T, a: *const T, b: *const T,
 
 /// 4x8 kernel for wasm SIMD128: 8 accumulators, two 4-lane loads of B and four
 /// load-splats of A per step of depth, so that every engine (16 vector registers
-/// on x86-64) keeps the whole tile in registers.
+/// on x86-64) keeps the whole tile in registers. In gapbench's relaxed build
+/// (`--cfg gapbench_relaxed_simd`; see GAPBENCH.md for why not a crate-wide
+/// `+relaxed-simd`), this function has the `relaxed-simd` target feature and
+/// each multiply-add is one `f32x4.relaxed_madd`: fused (one rounding) where
+/// the engine and host have an FMA, a multiply and an add (two roundings) where
+/// not.
 #[cfg(all(target_arch="wasm32", target_feature="simd128"))]
+#[cfg_attr(gapbench_relaxed_simd, target_feature(enable="relaxed-simd"))]
 unsafe fn kernel_target_wasm_simd(k: usize, alpha: T, a: *const T, b: *const T,
                                   beta: T, c: *mut T, rsc: isize, csc: isize)
 {
@@ -704,21 +710,30 @@ unsafe fn kernel_target_wasm_simd(k: usize, alpha: T, a: *const T, b: *const T,
     let (mut c00, mut c01, mut c10, mut c11) = (z, z, z, z);
     let (mut c20, mut c21, mut c30, mut c31) = (z, z, z, z);
     let (mut a, mut b) = (a, b);
+    // acc + x * y: one relaxed (possibly fused) multiply-add, or a multiply and an add.
+    #[cfg(gapbench_relaxed_simd)]
+    macro_rules! madd {
+        ($acc:expr, $x:expr, $y:expr) => { f32x4_relaxed_madd($x, $y, $acc) };
+    }
+    #[cfg(not(gapbench_relaxed_simd))]
+    macro_rules! madd {
+        ($acc:expr, $x:expr, $y:expr) => { f32x4_add($acc, f32x4_mul($x, $y)) };
+    }
     for _ in 0..k {
         let b0 = v128_load(b as *const v128);
         let b1 = v128_load(b.add(4) as *const v128);
         let a0 = f32x4_splat(*a);
-        c00 = f32x4_add(c00, f32x4_mul(a0, b0));
-        c01 = f32x4_add(c01, f32x4_mul(a0, b1));
+        c00 = madd!(c00, a0, b0);
+        c01 = madd!(c01, a0, b1);
         let a1 = f32x4_splat(*a.add(1));
-        c10 = f32x4_add(c10, f32x4_mul(a1, b0));
-        c11 = f32x4_add(c11, f32x4_mul(a1, b1));
+        c10 = madd!(c10, a1, b0);
+        c11 = madd!(c11, a1, b1);
         let a2 = f32x4_splat(*a.add(2));
-        c20 = f32x4_add(c20, f32x4_mul(a2, b0));
-        c21 = f32x4_add(c21, f32x4_mul(a2, b1));
+        c20 = madd!(c20, a2, b0);
+        c21 = madd!(c21, a2, b1);
         let a3 = f32x4_splat(*a.add(3));
-        c30 = f32x4_add(c30, f32x4_mul(a3, b0));
-        c31 = f32x4_add(c31, f32x4_mul(a3, b1));
+        c30 = madd!(c30, a3, b0);
+        c31 = madd!(c31, a3, b1);
         a = a.add(MR);
         b = b.add(NR);
     }

@@ -12,7 +12,10 @@
 //!   `core::arch::wasm32` SIMD128 when the build has it, with SSE natively on x86-64, and as
 //!   plain scalar loops in a wasm build without SIMD. No packing, no cache misses, no edge
 //!   cases: what a SIMD128 GEMM reaches at best on this engine (wasm SIMD128 has no fused
-//!   multiply-add); natively the same 4-lane limit without FMA or AVX.
+//!   multiply-add); natively the same 4-lane limit without FMA or AVX. In the relaxed-SIMD build
+//!   (`--cfg gapbench_relaxed_simd`: the loop has the `relaxed-simd` target feature) each
+//!   multiply and add is one `f32x4.relaxed_madd`, as in that build's matrix kernel: the limit
+//!   of *that* kernel, so a product's share stays comparable between builds.
 //!
 //! - After each measured step of a product, the measurement loop runs one `peak` step too and
 //!   times it apart (`Trainer::peak_slice`): the product's share of the limit per step, with both
@@ -20,8 +23,12 @@
 //!   cases (a shared VM's does by up to 1.8x from one second to the next).
 //!
 //! "Accuracy" checks the result: for a product, the share of all entries of C within
-//! 1e-3·Σ|a||b| of an f64 reference computed here; for `peak`, the share of accumulator (0, 0)'s
-//! lanes that scalar floats, in the same order, reproduce bit for bit.
+//! 1e-3·Σ|a||b| of an f64 reference computed here (the same tolerance for every build: a fused
+//! multiply-add rounds once where a multiply and an add round twice, a difference of order 2⁻²⁴
+//! per term, far inside it); for `peak`, the share of accumulator (0, 0)'s lanes that scalar
+//! floats, in the same order, reproduce bit for bit: with a multiply and an add, or in the
+//! relaxed build with a fused multiply-add where the engine fuses (`relaxed_madd` may do
+//! either; both are accepted, nothing in between).
 
 use super::Trainer;
 use crate::rng::Rng;
@@ -190,13 +197,17 @@ impl Trainer for Gemm {
                 let ok = match self.peak_result {
                     None => 0.0,
                     Some(lanes) => {
-                        let want = peak_reference(PEAK_ITERS, self.seed);
-                        lanes
-                            .iter()
-                            .zip(want)
-                            .filter(|(v, w)| v.to_bits() == w.to_bits())
-                            .count() as f32
-                            / 4.0
+                        let matching = |fused| {
+                            let want = peak_reference(PEAK_ITERS, self.seed, fused);
+                            lanes
+                                .iter()
+                                .zip(want)
+                                .filter(|(v, w)| v.to_bits() == w.to_bits())
+                                .count()
+                        };
+                        // Unfused, or fused where a relaxed build's engine fuses.
+                        let fused = relaxed_madd_fuses() == Some(true);
+                        matching(fused) as f32 / 4.0
                     }
                 };
                 Tensor::from_data(TensorData::new(vec![ok], [1]), &self.device)
@@ -265,11 +276,27 @@ fn panels(seed: f32) -> (Vec<f32>, Vec<f32>) {
     (a, b)
 }
 
+/// `acc + x·y`, 4 lanes: a multiply and an add in SIMD128, one `f32x4.relaxed_madd` (fused or
+/// not, as the engine decides) in the relaxed build.
+#[cfg(all(target_arch = "wasm32", gapbench_relaxed_simd))]
+macro_rules! madd {
+    ($acc:expr, $x:expr, $y:expr) => {
+        f32x4_relaxed_madd($x, $y, $acc)
+    };
+}
+#[cfg(all(target_arch = "wasm32", not(gapbench_relaxed_simd)))]
+macro_rules! madd {
+    ($acc:expr, $x:expr, $y:expr) => {
+        f32x4_add($acc, f32x4_mul($x, $y))
+    };
+}
+
 /// The inner loop of a 4×8 register-blocked GEMM with no memory traffic beyond L1: per step of
 /// depth, two 4-lane loads of B, four broadcasts of A, 8 multiplies and 8 adds into 8
 /// accumulators; `iters` steps cycling through the panels. Returns accumulator (0, 0), whose
 /// lanes the check recomputes (the other seven are folded in as `· 0` so none is dead code).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[cfg_attr(gapbench_relaxed_simd, target_feature(enable = "relaxed-simd"))]
 fn peak(iters: usize, seed: f32) -> [f32; 4] {
     use core::arch::wasm32::*;
     let (a, b) = panels(seed);
@@ -286,17 +313,17 @@ fn peak(iters: usize, seed: f32) -> [f32; 4] {
                 (v128_load(p), v128_load(p.add(1)))
             };
             let a0 = f32x4_splat(ak[0]);
-            c00 = f32x4_add(c00, f32x4_mul(a0, b0));
-            c01 = f32x4_add(c01, f32x4_mul(a0, b1));
+            c00 = madd!(c00, a0, b0);
+            c01 = madd!(c01, a0, b1);
             let a1 = f32x4_splat(ak[1]);
-            c10 = f32x4_add(c10, f32x4_mul(a1, b0));
-            c11 = f32x4_add(c11, f32x4_mul(a1, b1));
+            c10 = madd!(c10, a1, b0);
+            c11 = madd!(c11, a1, b1);
             let a2 = f32x4_splat(ak[2]);
-            c20 = f32x4_add(c20, f32x4_mul(a2, b0));
-            c21 = f32x4_add(c21, f32x4_mul(a2, b1));
+            c20 = madd!(c20, a2, b0);
+            c21 = madd!(c21, a2, b1);
             let a3 = f32x4_splat(ak[3]);
-            c30 = f32x4_add(c30, f32x4_mul(a3, b0));
-            c31 = f32x4_add(c31, f32x4_mul(a3, b1));
+            c30 = madd!(c30, a3, b0);
+            c31 = madd!(c31, a3, b1);
         }
     }
     let acc = [c00, c01, c10, c11, c20, c21, c30, c31];
@@ -309,6 +336,28 @@ fn peak(iters: usize, seed: f32) -> [f32; 4] {
         ]
     };
     fold(lane(acc[0]), acc[1..].iter().map(|v| lane(*v)[0]))
+}
+
+/// Whether this build's `relaxed_madd` fuses (one rounding) on this engine and host: `None` in a
+/// build without relaxed SIMD. `x = y = 1 + 2⁻¹²`: `x·y` is `1 + 2⁻¹¹ + 2⁻²⁴`, which f32 rounds to
+/// `1 + 2⁻¹¹`, so `x·y − round(x·y)` is 2⁻²⁴ fused and 0 not.
+pub fn relaxed_madd_fuses() -> Option<bool> {
+    #[cfg(all(target_arch = "wasm32", gapbench_relaxed_simd))]
+    {
+        #[target_feature(enable = "relaxed-simd")]
+        fn residue(x: f32, p: f32) -> f32 {
+            use core::arch::wasm32::*;
+            let r = f32x4_relaxed_madd(f32x4_splat(x), f32x4_splat(x), f32x4_splat(-p));
+            f32x4_extract_lane::<0>(r)
+        }
+        let x = std::hint::black_box(1.0f32 + f32::powi(2.0, -12));
+        let p = std::hint::black_box(x * x);
+        Some(residue(x, p) != 0.0)
+    }
+    #[cfg(not(all(target_arch = "wasm32", gapbench_relaxed_simd)))]
+    {
+        None
+    }
 }
 
 /// The same with SSE natively on x86-64 (4 lanes, separate multiply and add, as SIMD128 maps
@@ -366,14 +415,20 @@ fn fold(mut first: [f32; 4], rest: impl Iterator<Item = f32>) -> [f32; 4] {
     first
 }
 
-/// Accumulator (0, 0) of `peak`, one scalar lane at a time, in the same order.
-fn peak_reference(iters: usize, seed: f32) -> [f32; 4] {
+/// Accumulator (0, 0) of `peak`, one scalar lane at a time, in the same order; `fused`: each
+/// multiply-add rounded once (`f32::mul_add`), as a relaxed build's `relaxed_madd` does where it
+/// fuses.
+fn peak_reference(iters: usize, seed: f32, fused: bool) -> [f32; 4] {
     let (a, b) = panels(seed);
     std::array::from_fn(|lane| {
         let mut acc = 0.0f32;
         for t in 0..iters {
             let k = t % PANEL;
-            acc += a[k * 4] * b[k * 8 + lane];
+            acc = if fused {
+                a[k * 4].mul_add(b[k * 8 + lane], acc)
+            } else {
+                acc + a[k * 4] * b[k * 8 + lane]
+            };
         }
         acc
     })
@@ -386,13 +441,21 @@ mod tests {
     #[test]
     fn peak_matches_its_scalar_reference() {
         let lanes = peak(16 * PANEL, 1.0005);
-        let want = peak_reference(16 * PANEL, 1.0005);
+        let want = peak_reference(16 * PANEL, 1.0005, false);
         assert_eq!(
             lanes.map(f32::to_bits),
             want.map(f32::to_bits),
             "{lanes:?} vs {want:?}"
         );
         assert_ne!(lanes[0], lanes[1], "lanes differ");
+        // The fused reference is another sequence of roundings: the check can tell them apart.
+        let fused = peak_reference(16 * PANEL, 1.0005, true);
+        assert_ne!(fused.map(f32::to_bits), want.map(f32::to_bits));
+        assert_eq!(
+            relaxed_madd_fuses(),
+            None,
+            "a native build has no relaxed SIMD"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 mod cnn;
 mod dense;
-mod gemm;
+pub(crate) mod gemm;
 mod presets;
 mod train;
 
