@@ -28,13 +28,16 @@ pub struct SideSpec {
     pub described: Vec<String>,
 }
 
-/// Engines whose binary a side can replace, and the variable `gapbench run` reads it from.
-pub const BINARY_VARS: [(&str, &str); 4] = [
-    ("chromium", "GAPBENCH_CHROMIUM_BINARY"),
-    ("firefox", "GAPBENCH_FIREFOX_BINARY"),
-    ("webkit", "GAPBENCH_WEBKIT_BINARY"),
-    ("node", "GAPBENCH_NODE_BINARY"),
-];
+/// Engines whose binary a side can replace: every browser engine, then node.
+fn binary_engines() -> Vec<&'static str> {
+    let browsers = crate::target::browser::engines::ENGINES.iter();
+    browsers.map(|e| e.name()).chain(["node"]).collect()
+}
+
+/// The variable `gapbench run` reads `engine`'s binary from (`GAPBENCH_CHROMIUM_BINARY`).
+fn binary_var(engine: &str) -> String {
+    format!("GAPBENCH_{}_BINARY", engine.to_uppercase())
+}
 
 impl SideSpec {
     /// Parses `--baseline`/`--candidate` values: `ENGINE=PATH` (a browser or Node binary),
@@ -78,18 +81,18 @@ impl SideSpec {
                     side.runs.push(dir);
                 }
                 engine => {
-                    let var = BINARY_VARS
-                        .iter()
-                        .find(|(e, _)| *e == engine)
-                        .map(|(_, var)| *var)
-                        .ok_or_else(|| {
-                            bad("expected ENGINE=PATH (chromium, firefox, webkit, node), \
-                                 env:NAME=VALUE, slowdown=FRACTION or run=DIR")
-                        })?;
+                    let engines = binary_engines();
+                    if !engines.contains(&engine) {
+                        return Err(bad(&format!(
+                            "expected ENGINE=PATH ({}), env:NAME=VALUE, slowdown=FRACTION or run=DIR",
+                            engines.join(", ")
+                        )));
+                    }
+                    let var = binary_var(engine);
                     if !Path::new(v).is_file() {
                         return Err(bad("no such file"));
                     }
-                    side.env.push((var.into(), v.into()));
+                    side.env.push((var, v.into()));
                 }
             }
         }

@@ -98,8 +98,8 @@ pub fn children() -> Vec<u32> {
         crate::proc::owner_tag()
     )));
     let mut pids: Vec<u32> = crate::proc::with_descendants(&roots);
-    for engine in ["chromium", "firefox", "webkit"] {
-        let entry = format!("GAPBENCH_BROWSER_TAG=gapbench-{engine}-{me}");
+    for engine in crate::target::browser::engines::ENGINES {
+        let entry = format!("GAPBENCH_BROWSER_TAG=gapbench-{}-{me}", engine.name());
         pids.extend(crate::proc::tagged(&entry));
     }
     let profile = std::env::temp_dir().join("gapbench-profile-");

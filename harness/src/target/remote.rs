@@ -2,11 +2,9 @@
 //! (`--webdriver ENGINE=URL`: a Selenium Grid, a cloud provider, a driver already running) and the
 //! host remote browsers reach the probe server at (`--serve-host HOST`).
 
+use super::browser::engines;
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
-
-/// The engines a remote endpoint can stand in for.
-pub const REMOTE_ENGINES: [&str; 3] = ["chromium", "firefox", "webkit"];
 
 /// How targets are opened.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,10 +49,12 @@ pub fn parse_webdriver(value: &str) -> Result<(String, String), String> {
         ));
     };
     let engine = engine.trim();
-    if !REMOTE_ENGINES.contains(&engine) {
+    // A remote endpoint can stand in for any browser engine.
+    if engines::by_name(engine).is_none() {
+        let names: Vec<&str> = engines::ENGINES.iter().map(|e| e.name()).collect();
         return Err(format!(
             "--webdriver `{value}`: unknown engine `{engine}` (one of {})",
-            REMOTE_ENGINES.join(", ")
+            names.join(", ")
         ));
     }
     let url = url.trim();
