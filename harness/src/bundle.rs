@@ -1,40 +1,58 @@
-//! The probe bundle: `wasm-probe` compiled to wasm32 with and without SIMD128, bound with
-//! wasm-bindgen, plus the page, worker and glue. Rebuilt automatically when its sources change.
-//! A third build, `webgpu` (burn on WebGPU in the page), is long to compile and is built only
-//! when a case asks for it ([`ensure_variant`]).
+//! The probe bundle: `wasm-probe` compiled to wasm32, bound with wasm-bindgen, plus the page,
+//! worker and glue. Rebuilt automatically when its sources change. Each build (variant) is made
+//! only when a case runs on it ([`ensure_variant`]): `simd` (burn's ndarray backend with SIMD128,
+//! what most cases run), `nosimd` (without SIMD128: the SIMD gap is itself a measurement),
+//! `flex` and `flex-nosimd` (burn's flex backend), and `webgpu` (burn on WebGPU in the page, long
+//! to compile). A first run pays about 5 minutes per variant it needs.
 
+use crate::scenario::Simd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
-
-/// The two builds of the probe: the SIMD gap is itself a measurement.
-pub const VARIANTS: [(&str, &str); 2] = [("simd", "-C target-feature=+simd128"), ("nosimd", "")];
 
 /// One build of the probe: its name (the bundle's subdirectory), rustflags and cargo features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variant {
     pub name: &'static str,
     pub rustflags: &'static str,
-    /// Extra cargo features of `wasm-probe` (on top of its defaults).
+    /// Cargo features of `wasm-probe` (its default features are off in a wasm build: each
+    /// variant compiles only the backend its cases run on).
     pub features: &'static str,
 }
 
-/// Every build the bundle can hold: the default two, then burn's WebGPU backend (with SIMD128).
-pub const ALL_VARIANTS: [Variant; 3] = [
+/// Every build the bundle can hold: burn's ndarray and flex backends, each with and without
+/// SIMD128, ndarray with relaxed SIMD too (its matrix kernel multiplies and adds with
+/// `f32x4.relaxed_madd`), and burn's WebGPU backend (with SIMD128).
+pub const ALL_VARIANTS: [Variant; 6] = [
     Variant {
-        name: VARIANTS[0].0,
-        rustflags: VARIANTS[0].1,
-        features: "",
+        name: "simd",
+        rustflags: "-C target-feature=+simd128",
+        features: "ndarray",
     },
     Variant {
-        name: VARIANTS[1].0,
-        rustflags: VARIANTS[1].1,
-        features: "",
+        name: "nosimd",
+        rustflags: "",
+        features: "ndarray",
+    },
+    Variant {
+        name: "flex",
+        rustflags: "-C target-feature=+simd128",
+        features: "flex",
+    },
+    Variant {
+        name: "flex-nosimd",
+        rustflags: "",
+        features: "flex",
+    },
+    Variant {
+        name: "relaxed",
+        rustflags: "-C target-feature=+simd128 --cfg gapbench_relaxed_simd",
+        features: "ndarray",
     },
     Variant {
         name: "webgpu",
         rustflags: "-C target-feature=+simd128",
-        features: "webgpu",
+        features: "ndarray,flex,webgpu",
     },
 ];
 
@@ -43,12 +61,15 @@ pub fn variant(name: &str) -> Option<Variant> {
     ALL_VARIANTS.iter().copied().find(|v| v.name == name)
 }
 
-/// The bundle variant a case runs on: its backend decides first (WebGPU has its own build), then
-/// SIMD.
-pub fn variant_for(backend: &str, simd: Option<bool>) -> &'static str {
+/// The bundle variant a case runs on: its backend decides first (WebGPU and flex have builds of
+/// their own), then SIMD.
+pub fn variant_for(backend: &str, simd: Option<Simd>) -> &'static str {
     match (backend, simd) {
         ("webgpu", _) => "webgpu",
-        (_, Some(false)) => "nosimd",
+        ("flex", Some(Simd::Off)) => "flex-nosimd",
+        ("flex", _) => "flex",
+        (_, Some(Simd::Off)) => "nosimd",
+        (_, Some(Simd::Relaxed)) => "relaxed",
         _ => "simd",
     }
 }
@@ -150,15 +171,15 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
         return Ok(());
     }
     if progress {
-        let slow = if v.features.is_empty() {
-            ""
+        let slow = if v.name == "webgpu" {
+            " (burn's wgpu stack: the first build takes about 30 minutes on 2 cores)"
         } else {
-            " (burn's wgpu stack: the first build takes many minutes)"
+            " (about 5 minutes on 2 cores the first time)"
         };
         eprintln!("building the wasm probe ({}){slow} ...", v.name);
     }
     let target_dir = target_root().join(format!("wasm-{}", v.name));
-    let mut args = vec![
+    let args = vec![
         "build",
         "--release",
         "--lib",
@@ -166,10 +187,10 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
         "wasm-probe",
         "--target",
         "wasm32-unknown-unknown",
+        "--no-default-features",
+        "--features",
+        v.features,
     ];
-    if !v.features.is_empty() {
-        args.extend(["--features", v.features]);
-    }
     // The build reads the sources as they are now: stamp with this time, not the end's.
     let started = SystemTime::now();
     // Owned like every child of a run (process group, parent-death signal, owner tag): a build
@@ -384,15 +405,11 @@ fn copy_ortweb(root: &Path, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Make sure the default bundle (the `simd` and `nosimd` builds and the JS) is current; build
-/// what is stale. Returns its directory.
-pub fn ensure(progress: bool) -> Result<PathBuf, String> {
-    let root = repo_root();
+/// Make sure the bundle's JS is current, next to whatever variants it holds; the variants
+/// themselves are built per case ([`ensure_variant`]). Returns its directory.
+pub fn ensure_js() -> Result<PathBuf, String> {
     let dir = bundle_dir();
-    for v in &ALL_VARIANTS[..VARIANTS.len()] {
-        build_variant(&root, &dir, v, progress)?;
-    }
-    copy_js(&root, &dir)?;
+    copy_js(&repo_root(), &dir)?;
     Ok(dir)
 }
 
@@ -451,12 +468,17 @@ mod tests {
 
     #[test]
     fn cases_pick_their_build() {
-        assert_eq!(variant_for("webgpu", Some(true)), "webgpu");
-        assert_eq!(variant_for("webgpu", Some(false)), "webgpu");
-        assert_eq!(variant_for("ndarray", Some(false)), "nosimd");
-        assert_eq!(variant_for("ndarray", Some(true)), "simd");
-        assert_eq!(variant_for("flex", None), "simd");
-        assert!(variant("webgpu").is_some_and(|v| v.features == "webgpu"));
+        assert_eq!(variant_for("webgpu", Some(Simd::On)), "webgpu");
+        assert_eq!(variant_for("webgpu", Some(Simd::Off)), "webgpu");
+        assert_eq!(variant_for("ndarray", Some(Simd::Off)), "nosimd");
+        assert_eq!(variant_for("ndarray", Some(Simd::On)), "simd");
+        assert_eq!(variant_for("ndarray", Some(Simd::Relaxed)), "relaxed");
+        assert!(variant("relaxed").is_some_and(|v| v.rustflags.contains("gapbench_relaxed_simd")));
+        assert_eq!(variant_for("flex", None), "flex");
+        assert_eq!(variant_for("flex", Some(Simd::On)), "flex");
+        assert!(ALL_VARIANTS.iter().all(|v| !v.features.is_empty()));
+        assert_eq!(variant_for("flex", Some(Simd::Off)), "flex-nosimd");
+        assert!(variant("webgpu").is_some_and(|v| v.features.contains("webgpu")));
         assert!(
             ensure_variant("nope", false)
                 .unwrap_err()

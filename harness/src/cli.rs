@@ -65,7 +65,6 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-
     /// Write reports/<name>/ (index.html, report.md, summary.csv, charts) from one or more runs
     Report {
         /// Run directories (results/<run-id>)
@@ -120,6 +119,38 @@ pub enum Command {
         splits: usize,
         #[arg(long, default_value_t = 0.02, value_parser = parse_threshold)]
         threshold: f64,
+    },
+    /// How long a training takes on each platform measured in the runs, with how far the model
+    /// missed sizes it had not seen, and whether it fits in wasm32 (and what stops it)
+    Estimate {
+        /// Run directories to fit the cost model from (their training cases' step times)
+        #[arg(long = "from", required = true, num_args = 1..)]
+        from: Vec<PathBuf>,
+        /// The workload (see `gapbench list`)
+        #[arg(long, default_value = "tm-image")]
+        workload: String,
+        /// Its size preset
+        #[arg(long, default_value = "default")]
+        size: String,
+        /// Classes (tm-* workloads)
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Samples per class (tm-* workloads)
+        #[arg(long)]
+        samples: Option<usize>,
+        /// Full epochs (the workload's own by default)
+        #[arg(long, conflicts_with = "steps")]
+        epochs: Option<u32>,
+        /// Or a number of training steps
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Only platforms whose name contains this (e.g. `chromium/worker`)
+        #[arg(long, default_value = "")]
+        platform: String,
+        /// Instead: hold out each measured size in turn, predict it from the others, and print
+        /// the errors (median absolute and worst)
+        #[arg(long)]
+        validate: bool,
     },
     /// Interleaved A/B on this machine: baseline and candidate rounds alternate (ABBA) until every
     /// verdict resolves or the budget is spent. Exit 1 on a regression
@@ -373,6 +404,43 @@ pub fn main(cli: Cli) -> i32 {
                         .map(|rows| crate::power::markdown(&side.run_id, &rows, &opts))
                 })
                 .map(|md| println!("{md}"))
+                .map_err(Error::Input)
+        }
+        Command::Estimate {
+            from,
+            workload,
+            size,
+            classes,
+            samples,
+            epochs,
+            steps,
+            platform,
+            validate,
+        } => {
+            let req = crate::estimate::Request {
+                spec: wasm_probe::WorkloadSpec {
+                    workload,
+                    size,
+                    classes,
+                    samples_per_class: samples,
+                },
+                epochs,
+                steps,
+            };
+            crate::estimate::observe(&from)
+                .and_then(|obs| {
+                    if validate {
+                        let rows: Vec<_> = crate::estimate::validate(&obs)
+                            .into_iter()
+                            .filter(|r| r.platform.contains(&platform))
+                            .collect();
+                        Ok(crate::estimate::render_validation(&rows))
+                    } else {
+                        crate::estimate::predict(&obs, &platform, &req)
+                            .map(|preds| crate::estimate::render(&req, &preds))
+                    }
+                })
+                .map(|text| print!("{text}"))
                 .map_err(Error::Input)
         }
         Command::History {

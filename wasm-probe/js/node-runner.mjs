@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { failure } from "./probe.js";
+import { relaxedSimdMissing } from "./meters.js";
 
 const bundleDir = process.argv[2];
 // Where `npm ci` put node_modules (the repository root); the bundle itself may live in any
@@ -15,11 +16,12 @@ if (!bundleDir) {
 }
 const input = readFileSync(0, "utf8");
 const spec = JSON.parse(input);
-const variant = spec.simd === false ? "nosimd" : "simd";
+// The probe build the case runs on, named by gapbench (bundle::variant_for).
+const variant = spec.build;
 const dir = path.resolve(bundleDir, variant);
 let mod = null;
 let reply;
-if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
+if (["capabilities", "ingestion", "calibrate", "estimate"].includes(spec.workload)) {
   // Page tasks: Node.js can answer the capability probe; the others need a page.
   if (spec.workload === "capabilities") {
     const { capabilities } = await import("./meters.js");
@@ -49,6 +51,8 @@ if (["capabilities", "ingestion", "calibrate"].includes(spec.workload)) {
   // The WebGPU build is for browsers; Node.js exposes no navigator.gpu.
   const said = globalThis.navigator ? String(globalThis.navigator.gpu) : "unavailable (no navigator)";
   reply = { status: "skipped", message: `Node.js ${process.version} has no WebGPU: navigator.gpu is ${said}` };
+} else if (variant === "relaxed" && relaxedSimdMissing()) {
+  reply = { status: "skipped", message: `Node.js ${process.version}: ${relaxedSimdMissing()}` };
 } else try {
   mod = await import(pathToFileURL(path.join(dir, "wasm_probe.js")).href);
   await mod.default({ module_or_path: readFileSync(path.join(dir, "wasm_probe_bg.wasm")) });

@@ -1,10 +1,12 @@
 // gapbench probe glue: runs one case of the wasm probe on the page's main thread or in a
 // dedicated Web Worker, and hands back the probe's JSON reply. Shared by the page and the worker.
 
+import { relaxedSimdMissing } from "./meters.js";
+
 const bundles = new Map();
 const memories = new Map(); // variant -> its WebAssembly.Memory (memory meter)
 
-// Load the wasm-bindgen module of one build variant ("simd", "nosimd" or "webgpu"), once.
+// Load the wasm-bindgen module of one build variant (a subdirectory of the bundle), once.
 export async function load(variant, base) {
   if (!bundles.has(variant)) {
     bundles.set(variant, (async () => {
@@ -75,10 +77,11 @@ export function wasmFrames(err, n = 4) {
   return names;
 }
 
-// The build a case runs on: WebGPU has its own (burn's wgpu stack); the others pick by SIMD.
+// The build a case runs on: gapbench names it in the case spec (`build`, from the harness's
+// bundle::variant_for), so the choice lives in one place.
 export function variantFor(spec) {
-  if (spec.backend === "webgpu") return "webgpu";
-  return spec.simd === false ? "nosimd" : "simd";
+  if (!spec.build) throw new Error("the case spec names no probe build (`build`)");
+  return spec.build;
 }
 
 // Ask the browser for a WebGPU adapter before the probe does: `{ skip }` says, in the browser's
@@ -130,6 +133,10 @@ export async function runHere(spec, base, yieldBetweenSteps, onStep) {
   const variant = variantFor(spec);
   let mod = null;
   try {
+    if (variant === "relaxed") {
+      const missing = relaxedSimdMissing();
+      if (missing) return JSON.stringify({ status: "skipped", message: missing });
+    }
     let adapter = null;
     if (variant === "webgpu") {
       const found = await webgpuAdapter();

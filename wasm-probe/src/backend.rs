@@ -46,7 +46,11 @@ pub fn prepare(backend: &str) -> Result<Prepared, Unavailable> {
 }
 
 fn unknown(backend: &str) -> String {
-    if BACKENDS.contains(&backend) {
+    if backend == "wgpu" {
+        "backend `wgpu` is not compiled into this gapbench: build it with the `wgpu` feature \
+         (cargo run --release -p harness --features wgpu -- ...)"
+            .into()
+    } else if BACKENDS.contains(&backend) {
         format!("backend `{backend}` is not compiled into this build")
     } else {
         format!(

@@ -165,7 +165,11 @@ pub fn leave_one_size_out(points: &[Point]) -> Vec<(String, f64, f64)> {
     labels.dedup();
     let mut out = Vec::new();
     for label in labels {
-        let rest: Vec<Point> = points.iter().filter(|p| p.label != label).cloned().collect();
+        let rest: Vec<Point> = points
+            .iter()
+            .filter(|p| p.label != label)
+            .cloned()
+            .collect();
         if rest.len() < 2 {
             continue;
         }

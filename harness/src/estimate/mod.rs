@@ -2,8 +2,8 @@
 //! gapbench's own records (issue 15).
 //!
 //! A platform is where a case ran: target, context, backend and SIMD (`chromium/worker/ndarray-simd`).
-//! Its cost model ([`fit`]) is fitted to the median step times of the training cases measured
-//! there, and a request (a workload, its size, its data and how long it trains) is predicted from
+//! Its cost model ([`fit`]) is fitted to the mean step times of the training cases measured
+//! there (a training's time is a sum, so the stalls a busy device inflicts count), and a request (a workload, its size, its data and how long it trains) is predicted from
 //! the workload's exact FLOPs and parameter count. The interval is the range of the model's own
 //! errors when each size it was fitted from is held out in turn, so it states how far the model
 //! missed sizes it had not seen, not a sampling CI. Memory is analytic (see [`memory`]).
@@ -43,7 +43,7 @@ pub fn state_bytes(w: &Workload) -> f64 {
 }
 
 /// Every platform's points (one per workload instance: the median over its repetitions of the
-/// step time's median), its setup points, and its denormal phase where a long run measured it.
+/// step time's mean), its setup points, and its denormal phase where a long run measured it.
 #[derive(Debug, Default)]
 pub struct Observations {
     pub points: BTreeMap<String, Vec<Point>>,
@@ -190,7 +190,7 @@ pub fn observe(dirs: &[PathBuf]) -> Result<Observations, String> {
                         Vec::new(),
                     ))
                     .3
-                    .push(s.median),
+                    .push(s.mean),
                 "setup" => {
                     setup_of.insert(c.case_id.clone(), s.median);
                     setups
@@ -349,7 +349,11 @@ pub fn predict(obs: &Observations, filter: &str, req: &Request) -> Result<Vec<Pr
         let interval_s = (loo.len() >= 3).then(|| {
             let errs: Vec<f64> = loo.iter().map(|(_, m, p)| m / p - 1.0).collect();
             let lo = errs.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
-            let hi = errs.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(0.0);
+            let hi = errs
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max)
+                .max(0.0);
             (total_s * (1.0 + lo).max(0.0), total_s * (1.0 + hi))
         });
         out.push(Prediction {

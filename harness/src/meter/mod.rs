@@ -5,6 +5,7 @@ pub mod agreement;
 pub mod background;
 pub mod cap;
 pub mod capabilities;
+pub mod estimate;
 pub mod ingestion;
 pub mod memory;
 pub mod page;
@@ -117,7 +118,7 @@ pub struct Entry {
 /// Every meter of this build. Adding a meter is its module plus one line here; scenario
 /// validation, `gapbench list` and the runner all read this table. The page meters (`ui` to
 /// `calibrate`) turn what the probe page measured into records.
-pub const CATALOG: [Entry; 8] = [
+pub const CATALOG: [Entry; 9] = [
     Entry {
         name: "throughput",
         about: "step time, samples/s, GFLOP/s, cold start, loss and validation accuracy",
@@ -157,6 +158,11 @@ pub const CATALOG: [Entry; 8] = [
         name: "calibrate",
         about: "page task `calibrate`: frame-gap and hidden-interval meters against injected truths",
         make: || Box::new(ui::Calibrate),
+    },
+    Entry {
+        name: "estimate",
+        about: "page task `estimate`: estimate.js's predicted tm-image training time (its spread as the interval), step time, calibration cost and sample ceiling",
+        make: || Box::new(estimate::Estimate),
     },
 ];
 

@@ -167,7 +167,7 @@ pub fn open(name: &str, opts: &TargetOptions) -> Result<Box<dyn Target>, String>
         "native-ndarray" | "native-flex" | "native-wgpu" => Ok(Box::new(NativeTarget::new(name))),
         "native-keras" => Ok(Box::new(KerasTarget::new("native-keras"))),
         "native-keras-fit" => Ok(Box::new(KerasTarget::new("native-keras-fit"))),
-        "node" => Ok(Box::new(NodeTarget::new(crate::bundle::ensure(true)))),
+        "node" => Ok(Box::new(NodeTarget::new(crate::bundle::ensure_js()))),
         _ if browser::engines::by_name(name).is_some() => Ok(Box::new(
             BrowserTarget::new(name)
                 .with_serve_host(opts.serve_host.clone())

@@ -3,6 +3,7 @@
 use super::{CaseWatch, Outcome, Reply, Target, child};
 use crate::plan::Case;
 use crate::record::Status;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -10,6 +11,11 @@ use std::time::Duration;
 pub struct NodeTarget {
     bundle: Result<PathBuf, String>,
     version: String,
+    /// Probe builds (bundle variants), each built at the first case that needs it.
+    builds: HashMap<&'static str, Result<(), String>>,
+    /// The V8 flag this node needs for relaxed SIMD (Node 20's V8 11.3 has it behind
+    /// `--experimental-wasm-relaxed-simd`; Node 22 ships it): found at the first relaxed case.
+    relaxed_flag: Option<Option<&'static str>>,
 }
 
 impl NodeTarget {
@@ -25,7 +31,12 @@ impl NodeTarget {
                     .to_string()
             })
             .unwrap_or_default();
-        Self { bundle, version }
+        Self {
+            bundle,
+            version,
+            builds: HashMap::new(),
+            relaxed_flag: None,
+        }
     }
 }
 
@@ -47,11 +58,30 @@ impl Target for NodeTarget {
             Ok(b) => b,
             Err(e) => return Outcome::bare(Status::Failed, e.clone(), "node", &self.version),
         };
+        if let Some(why) = super::page::relaxed_unsupported(case) {
+            return Outcome::bare(Status::Skipped, why, "node", &self.version);
+        }
+        let variant = crate::bundle::variant_for(&case.backend, case.simd);
+        let built = self
+            .builds
+            .entry(variant)
+            .or_insert_with(|| crate::bundle::ensure_variant(variant, true).map(|_| ()));
+        if let Err(e) = built {
+            return Outcome::bare(Status::Failed, e.clone(), "node", &self.version);
+        }
         let mut spec = serde_json::to_value(case.spec()).expect("a case spec serializes");
-        spec["simd"] = serde_json::Value::Bool(case.simd != Some(false));
+        super::page::add_simd_fields(&mut spec, case);
         spec["context"] = serde_json::Value::String(case.context.clone());
         super::page::add_page_fields(&mut spec, case);
         let mut cmd = Command::new(node_binary());
+        let flag = if variant == "relaxed" {
+            *self.relaxed_flag.get_or_insert_with(relaxed_simd_flag)
+        } else {
+            None
+        };
+        if let Some(flag) = flag {
+            cmd.arg(flag);
+        }
         cmd.arg(bundle.join("node-runner.mjs"))
             .arg(bundle)
             .arg(crate::bundle::repo_root());
@@ -64,7 +94,14 @@ impl Target for NodeTarget {
                 &self.version,
             ),
             Ok(f) => match f.json_line().map(serde_json::from_str::<Reply>) {
-                Some(Ok(reply)) => super::page::outcome(case, reply, "node", &self.version),
+                Some(Ok(reply)) => {
+                    let mut o = super::page::outcome(case, reply, "node", &self.version);
+                    // The record says the engine ran with a flag.
+                    if let (Some(flag), Some(r)) = (flag, o.result.as_mut()) {
+                        r.device.push_str(&format!("; node {flag}"));
+                    }
+                    o
+                }
                 _ => {
                     let (status, message) = child::classify(&f);
                     Outcome::bare(status, message, "node", &self.version)
@@ -72,6 +109,25 @@ impl Target for NodeTarget {
             },
         }
     }
+}
+
+/// A module using relaxed SIMD (wasm-feature-detect's relaxed-simd test, as `meters.js` holds it).
+const RELAXED_SIMD_MODULE: &str = "[0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,15,1,13,0,65,1,253,15,65,2,253,15,253,128,2,11]";
+
+/// The flag `node` needs to validate relaxed SIMD: none when it ships it, V8's
+/// `--experimental-wasm-relaxed-simd` when only that makes it validate (Node 20), and none when
+/// neither does (the runner then detects the lack and skips the case saying so).
+fn relaxed_simd_flag() -> Option<&'static str> {
+    const FLAG: &str = "--experimental-wasm-relaxed-simd";
+    let script = format!(
+        "process.exit(WebAssembly.validate(new Uint8Array({RELAXED_SIMD_MODULE})) ? 0 : 1)"
+    );
+    let validates = |flag: Option<&str>| {
+        let mut cmd = Command::new(node_binary());
+        cmd.args(flag).arg("-e").arg(&script);
+        cmd.output().is_ok_and(|o| o.status.success())
+    };
+    (!validates(None) && validates(Some(FLAG))).then_some(FLAG)
 }
 
 /// `node`, or the binary named in `GAPBENCH_NODE_BINARY` (what `gapbench ab` sets for a side).

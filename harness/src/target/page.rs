@@ -3,14 +3,14 @@
 //! outcome. The page meters (`meter/{ui,background,ingestion,capabilities}.rs`) read the records.
 
 use crate::plan::Case;
-use crate::scenario::Simd;
 use crate::record::Status;
+use crate::scenario::Simd;
 use crate::target::{Outcome, Reply};
 use serde_json::Value as Json;
 use std::path::Path;
 
 /// Workloads that are page tasks, not burn training cases, and what each measures.
-pub const PAGE_TASKS: [(&str, &str); 3] = [
+pub const PAGE_TASKS: [(&str, &str); 4] = [
     (
         "capabilities",
         "page task: one record per platform capability (wasm features, memory, WebGPU, WebNN, storage, timers)",
@@ -22,6 +22,10 @@ pub const PAGE_TASKS: [(&str, &str); 3] = [
     (
         "calibrate",
         "page task: injected 200 ms and 500 ms main-thread blocks and a 3 s hidden interval, measured by the page meters",
+    ),
+    (
+        "estimate",
+        "page task: estimate.js, what an app can ask before training: a calibration of about 2 s (in a worker unless the context is main) predicts a tm-image training (the group's classes, samples_per_class, epochs) and the most samples that fit",
     ),
 ];
 
@@ -83,6 +87,8 @@ pub fn add_page_fields(spec: &mut Json, case: &Case) {
     if let Some(peer) = super::peer::peer_of(&case.backend) {
         spec["peer"] = Json::from(peer.module);
     }
+    // The probe build the case runs on (the bundle's subdirectory), chosen in one place.
+    spec["build"] = Json::from(crate::bundle::variant_for(&case.backend, case.simd));
     if is_page_task(&case.workload) {
         spec["mem_limit_bytes"] = Json::from(mem_limit_bytes());
         spec["ingest_mib"] = Json::from(INGEST_MIB);
