@@ -76,7 +76,10 @@ fn estimate_js_predicts_in_every_engine() {
             let (step, ..) = ok(&rows, "est_step_time");
             // 2,400 steps can take no less than the measured steps' mean times the steps
             // measured at that pace, and the prediction is at least the measured part.
-            assert!(step > 0.0 && step < t, "{engine}: step {step} ms, total {t} ms");
+            assert!(
+                step > 0.0 && step < t,
+                "{engine}: step {step} ms, total {t} ms"
+            );
             let (cal, ..) = ok(&rows, "est_calibration");
             assert!(cal > 0.0, "{engine}: calibration {cal} ms");
             // 3 classes of 1280 floats: the training split (85%) of at most

@@ -48,6 +48,18 @@ impl Model {
             f64::INFINITY
         }
     }
+
+    /// GFLOP/s past the overhead at one size, the FLOP and state terms together: within one
+    /// workload the two grow together (an MLP's FLOPs and parameters are proportional), so the
+    /// fit's split between them is arbitrary and only their sum means something.
+    pub fn effective_gflops(&self, flops: f64, bytes: f64) -> f64 {
+        let ms = self.predict(flops, bytes) - self.overhead_ms;
+        if ms > 0.0 {
+            flops / GFLOP / (ms / 1000.0)
+        } else {
+            f64::INFINITY
+        }
+    }
 }
 
 fn features(p: &Point) -> [f64; 3] {

@@ -11,7 +11,7 @@
 pub mod fit;
 pub mod memory;
 
-use crate::record::{Status, read_records};
+use crate::record::{Record, Status, read_records};
 use fit::{Model, Point};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -150,6 +150,77 @@ fn collect(acc: Acc) -> BTreeMap<String, Vec<Point>> {
     out
 }
 
+/// The short cases' points of `records` (no long runs, no samples read): what the report's
+/// frontier fits from.
+pub fn observe_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> Observations {
+    let mut steps: Acc = BTreeMap::new();
+    let mut setups: Acc = BTreeMap::new();
+    let mut long = BTreeMap::new();
+    let mut setup_of = BTreeMap::new();
+    for rec in records {
+        add(rec, &mut steps, &mut setups, &mut long, &mut setup_of);
+    }
+    Observations {
+        points: collect(steps),
+        setup: collect(setups),
+        ..Default::default()
+    }
+}
+
+/// Long runs of a directory: case id -> (platform, request, setup ms).
+type Long = BTreeMap<String, (String, WorkloadSpec, f64)>;
+
+/// Add one record to the points (short cases), the setups, or the long runs.
+fn add(
+    rec: &Record,
+    steps: &mut Acc,
+    setups: &mut Acc,
+    long: &mut Long,
+    setup_of: &mut BTreeMap<String, f64>,
+) {
+    let c = &rec.case;
+    if rec.status != Status::Ok || !is_training(&c.workload) {
+        return;
+    }
+    let Some(s) = &rec.summary else { return };
+    let Some((platform, spec)) = parse_id(&c.case_id) else {
+        return;
+    };
+    let Ok(w) = Workload::resolve(&spec) else {
+        return;
+    };
+    let label = label_of(&spec);
+    match rec.metric.as_str() {
+        "step_time" if s.n > LONG => {
+            long.insert(c.case_id.clone(), (platform, spec, 0.0));
+        }
+        "step_time" => steps
+            .entry((platform, label))
+            .or_insert((
+                c.workload.clone(),
+                c.flops_per_step as f64,
+                state_bytes(&w),
+                Vec::new(),
+            ))
+            .3
+            .push(s.mean),
+        "setup" => {
+            setup_of.insert(c.case_id.clone(), s.median);
+            setups
+                .entry((platform, label))
+                .or_insert((
+                    c.workload.clone(),
+                    data_bytes(&w),
+                    state_bytes(&w),
+                    Vec::new(),
+                ))
+                .3
+                .push(s.median)
+        }
+        _ => {}
+    }
+}
+
 /// Read the runs' records (and, for long runs, their step samples) into observations.
 pub fn observe(dirs: &[PathBuf]) -> Result<Observations, String> {
     let mut steps: Acc = BTreeMap::new();
@@ -160,52 +231,10 @@ pub fn observe(dirs: &[PathBuf]) -> Result<Observations, String> {
         let path = dir.join("records.csv");
         let (records, _) = read_records(&path).map_err(|e| e.to_string())?;
         obs.runs.push(dir.display().to_string());
-        // Long runs of this directory: case id -> (platform, request, setup ms).
-        let mut long: BTreeMap<String, (String, WorkloadSpec, f64)> = BTreeMap::new();
+        let mut long: Long = BTreeMap::new();
         let mut setup_of: BTreeMap<String, f64> = BTreeMap::new();
-        for r in records {
-            let rec = &r.record;
-            let c = &rec.case;
-            if rec.status != Status::Ok || !is_training(&c.workload) {
-                continue;
-            }
-            let Some(s) = &rec.summary else { continue };
-            let Some((platform, spec)) = parse_id(&c.case_id) else {
-                continue;
-            };
-            let Ok(w) = Workload::resolve(&spec) else {
-                continue;
-            };
-            let label = label_of(&spec);
-            match rec.metric.as_str() {
-                "step_time" if s.n > LONG => {
-                    long.insert(c.case_id.clone(), (platform, spec, 0.0));
-                }
-                "step_time" => steps
-                    .entry((platform, label))
-                    .or_insert((
-                        c.workload.clone(),
-                        c.flops_per_step as f64,
-                        state_bytes(&w),
-                        Vec::new(),
-                    ))
-                    .3
-                    .push(s.mean),
-                "setup" => {
-                    setup_of.insert(c.case_id.clone(), s.median);
-                    setups
-                        .entry((platform, label))
-                        .or_insert((
-                            c.workload.clone(),
-                            data_bytes(&w),
-                            state_bytes(&w),
-                            Vec::new(),
-                        ))
-                        .3
-                        .push(s.median)
-                }
-                _ => {}
-            }
+        for r in &records {
+            add(&r.record, &mut steps, &mut setups, &mut long, &mut setup_of);
         }
         if long.is_empty() {
             continue;
@@ -274,6 +303,8 @@ pub struct Prediction {
     pub interval_s: Option<(f64, f64)>,
     pub held_out: usize,
     pub memory: memory::Footprint,
+    /// GFLOP/s past the per-step overhead at this request's size ([`Model::effective_gflops`]).
+    pub effective_gflops: f64,
 }
 
 fn steps_of(w: &Workload, req: &Request) -> u64 {
@@ -367,6 +398,7 @@ pub fn predict(obs: &Observations, filter: &str, req: &Request) -> Result<Vec<Pr
             interval_s,
             held_out: loo.len(),
             memory: memory::footprint(&w),
+            effective_gflops: model.effective_gflops(w.flops_per_step() as f64, state_bytes(&w)),
         });
     }
     if out.is_empty() {
@@ -474,7 +506,7 @@ pub fn render(req: &Request, preds: &[Prediction]) -> String {
             _ => String::new(),
         };
         t.push_str(&format!(
-            "  {:36} {:>9.3} ms/step  setup {:.0} ms  total {}{}{}; model {:.3} ms + {:.1} GFLOP/s + {:.4} ms/MiB of state\n",
+            "  {:36} {:>9.3} ms/step  setup {:.0} ms  total {}{}{}; model {:.3} ms a step + {:.1} GFLOP/s past it at this size\n",
             p.platform,
             p.step_ms,
             p.setup_ms,
@@ -482,8 +514,7 @@ pub fn render(req: &Request, preds: &[Prediction]) -> String {
             interval,
             denormal,
             p.model.overhead_ms,
-            p.model.gflops(),
-            p.model.ms_per_mib
+            p.effective_gflops,
         ));
     }
     t

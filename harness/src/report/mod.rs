@@ -7,6 +7,7 @@ mod efficiency;
 mod environment;
 mod findings;
 mod format;
+mod frontier;
 mod gap;
 pub(crate) mod html;
 mod load;
@@ -187,6 +188,7 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
         "Peak memory of the case process (RSS, PSS) and the largest model that fit (ceiling_*).",
         |m| m == "peak_rss" || m == "peak_pss" || m.starts_with("ceiling_"),
     ));
+    sections.push(frontier::section(runs));
     sections.push(pivot(
         runs,
         multi,

@@ -659,3 +659,75 @@ fn rate_charts_draw_the_probe_and_native_only_and_the_table_has_every_series() {
     );
     assert!(md.contains("every series (15 here)"), "{md}");
 }
+
+#[test]
+fn frontier_says_what_trains_within_each_budget_and_where_wasm32_stops() {
+    let tmp = TempDir::new("frontier");
+    let dir = tmp.path().join("front-1");
+    let r = "front-1";
+    let mut cases = Vec::new();
+    // Two platforms measured at three MLP sizes: chromium at 1 ms a step + 10 GFLOP/s, native
+    // at 0.1 ms + 50 GFLOP/s (the step time of a size follows from its exact FLOPs).
+    for (target, overhead, gflops) in [("chromium", 1.0, 10.0), ("native-ndarray", 0.1, 50.0)] {
+        for size in ["0.1m", "0.3m", "1m"] {
+            let w = wasm_probe::Workload::resolve(&wasm_probe::WorkloadSpec {
+                workload: "mlp".into(),
+                size: size.into(),
+                classes: None,
+                samples_per_class: None,
+            })
+            .unwrap();
+            let mut c = case(r, "mlp", size, target, 1);
+            let variant = if target == "chromium" {
+                "ndarray-simd"
+            } else {
+                "ndarray"
+            };
+            c.case_id = format!("mlp/{size}/{target}/{variant}/main/w2-s10-seed42/r1");
+            c.params = w.params();
+            c.flops_per_step = w.flops_per_step();
+            let ms = overhead + w.flops_per_step() as f64 / (gflops * 1e6);
+            cases.push(throughput_case(&c, &[ms, ms, ms]));
+        }
+    }
+    write_run(&dir, r, "2025-11-26T10:00:00Z", &cases);
+    let files = write_report(&[dir], &tmp.path().join("out")).unwrap();
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    let section = md_section(&md, "What trains in a tab: the trainability frontier");
+    assert!(section.contains("frontier.svg"), "{section}");
+    let row = |first: &str| {
+        section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {first} |")))
+            .unwrap_or_else(|| panic!("no row for {first}: {section}"))
+            .to_string()
+    };
+    let chromium = row("chromium/main/ndarray-simd");
+    let native = row("native-ndarray");
+    // 10 epochs over 10,000 samples is 1,570 steps; the sizes past the measured 1m are
+    // extrapolated, and wasm32's 4 GiB stops at 300m (native has no such wall).
+    assert!(native.contains("no wasm32 wall"), "{native}");
+    assert!(
+        chromium.contains("300m ("),
+        "300m is wasm32's largest: {chromium}"
+    );
+    assert!(chromium.contains("(extrapolated)"), "{chromium}");
+    assert!(
+        chromium.contains("1.000 ms a step + 10.0 GFLOP/s at mlp 1m"),
+        "{chromium}"
+    );
+    // No platform with two MLP sizes: the section says what it needs.
+    let empty = TempDir::new("frontier-empty");
+    let d = empty.path().join("e-1");
+    let one = case("e-1", "tm-image", "default", "chromium", 1);
+    write_run(
+        &d,
+        "e-1",
+        "2025-11-26T10:00:00Z",
+        &[throughput_case(&one, &[1.0, 1.0])],
+    );
+    let files = write_report(&[d], &empty.path().join("out")).unwrap();
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    let section = md_section(&md, "What trains in a tab: the trainability frontier");
+    assert!(section.contains("Not measured in these runs"), "{section}");
+}
