@@ -197,13 +197,35 @@ pub(super) fn section(runs: &[Run]) -> Section {
             });
         }
     }
+    // wasm32's wall: the parameter count whose weights, Adam's state and the samples fill 4 GiB.
+    let wall = (memory::WASM_MEMORY - memory::BASE - SAMPLES as f64 * 1024.0 * 4.0)
+        / memory::BYTES_PER_PARAM_ADAM;
+    if y_hi > 0.0 && platforms.iter().any(|(p, _)| p.as_str() != "native-ndarray") {
+        series.push(Series {
+            label: format!("wasm32 wall: {} parameters fill 4 GiB", charts::human(wall)),
+            points: [y_lo, y_hi]
+                .iter()
+                .map(|&y| Point {
+                    x: wall,
+                    y,
+                    lo: y,
+                    hi: y,
+                })
+                .collect(),
+            groups: vec![2, 2],
+        });
+    }
     match charts::log_log(
         "frontier.svg",
         "Time to train vs model size",
         "parameters (log)",
         &format!("seconds to train {EPOCHS} epochs over {SAMPLES} samples (log)"),
         &series,
-        &["predicted".to_string(), "budget".to_string()],
+        &[
+            "predicted".to_string(),
+            "budget".to_string(),
+            "memory wall".to_string(),
+        ],
     ) {
         Ok(chart) => s.blocks.push(Block::Chart(chart)),
         Err(_) => s.note("No positive predictions to chart."),
