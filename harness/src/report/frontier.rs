@@ -200,7 +200,11 @@ pub(super) fn section(runs: &[Run]) -> Section {
     // wasm32's wall: the parameter count whose weights, Adam's state and the samples fill 4 GiB.
     let wall = (memory::WASM_MEMORY - memory::BASE - SAMPLES as f64 * 1024.0 * 4.0)
         / memory::BYTES_PER_PARAM_ADAM;
-    if y_hi > 0.0 && platforms.iter().any(|(p, _)| p.as_str() != "native-ndarray") {
+    if y_hi > 0.0
+        && platforms
+            .iter()
+            .any(|(p, _)| p.as_str() != "native-ndarray")
+    {
         series.push(Series {
             label: format!("wasm32 wall: {} parameters fill 4 GiB", charts::human(wall)),
             points: [y_lo, y_hi]
