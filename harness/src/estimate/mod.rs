@@ -298,8 +298,8 @@ pub struct Prediction {
     /// platform measured one; None where it applies but was not measured.
     pub denormal: Option<f64>,
     pub total_s: f64,
-    /// The total scaled by the smallest and largest held-out relative error (None with fewer
-    /// than three sizes to hold out from).
+    /// The total scaled by the smallest and largest held-out relative error of the request's
+    /// workload (of every workload when it has fewer than two; None with fewer than two).
     pub interval_s: Option<(f64, f64)>,
     pub held_out: usize,
     pub memory: memory::Footprint,
@@ -376,8 +376,16 @@ pub fn predict(obs: &Observations, filter: &str, req: &Request) -> Result<Vec<Pr
             continue;
         };
         let total_s = total / 1000.0;
-        let loo = fit::leave_one_size_out(points);
-        let interval_s = (loo.len() >= 3).then(|| {
+        // How far the model missed held-out sizes: those of the request's own workload when
+        // there are at least two, all of them otherwise.
+        let all = fit::leave_one_size_out(points);
+        let own: Vec<_> = all
+            .iter()
+            .filter(|(label, ..)| label.split(' ').next() == Some(w.name.as_str()))
+            .cloned()
+            .collect();
+        let loo = if own.len() >= 2 { own } else { all };
+        let interval_s = (loo.len() >= 2).then(|| {
             let errs: Vec<f64> = loo.iter().map(|(_, m, p)| m / p - 1.0).collect();
             let lo = errs.iter().copied().fold(f64::INFINITY, f64::min).min(0.0);
             let hi = errs
