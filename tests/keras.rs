@@ -9,7 +9,7 @@
 mod common;
 
 use common::{assert_no_problems, median, repo, run_dir, temp_dir};
-use harness::record::{ReadRecord, Sample, Status, read_records, read_samples};
+use harness::record::{ReadRecord, Record, Sample, Status, read_records, read_samples};
 use std::process::Command;
 use wasm_probe::workload::{Workload, WorkloadSpec};
 
@@ -61,8 +61,10 @@ fn run(dir: &std::path::Path, scenario: &str) -> (Vec<ReadRecord>, Vec<Sample>) 
         String::from_utf8_lossy(&o.stderr)
     );
     let run = run_dir(&out);
-    let rows = read_records(&run.join("records.csv")).unwrap();
-    let (samples, _) = read_samples(&run.join("samples.csv")).unwrap();
+    let (rows, warnings) = read_records(&run.join("records.csv")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (samples, warnings) = read_samples(&run.join("samples.csv")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
     let _ = std::fs::remove_dir_all(&out);
     (rows, samples)
 }
@@ -83,10 +85,17 @@ fn losses(samples: &[Sample], case_id: &str) -> (f64, f64, Vec<f64>) {
 fn keras_trains_on_both_paths_or_says_how_to_install_it() {
     let dir = temp_dir("keras");
     let (rows, samples) = run(&dir, SCENARIO);
-    let cases: Vec<&ReadRecord> = rows.iter().filter(|r| r.metric == "case").collect();
+    let cases: Vec<&Record> = rows
+        .iter()
+        .map(|r| &r.record)
+        .filter(|r| r.metric == "case")
+        .collect();
     assert_eq!(cases.len(), 4, "{cases:?}");
     if !has_tensorflow() {
-        eprintln!("TensorFlow is not installed for {}: checking the skip", python());
+        eprintln!(
+            "TensorFlow is not installed for {}: checking the skip",
+            python()
+        );
         for c in &cases {
             assert_eq!(c.status, Status::Skipped, "{c:?}");
             assert!(c.message.contains("pip install tensorflow-cpu"), "{c:?}");
@@ -97,33 +106,33 @@ fn keras_trains_on_both_paths_or_says_how_to_install_it() {
         &cases
             .iter()
             .filter(|c| c.status != Status::Ok)
-            .map(|c| format!("{}: {:?} {}", c.case_id, c.status, c.message))
+            .map(|c| format!("{}: {} {}", c.case.case_id, c.status.as_str(), c.message))
             .collect::<Vec<_>>(),
     );
     for c in &cases {
+        let id = &c.case.case_id;
         let ours = Workload::resolve(&WorkloadSpec {
-            workload: c.workload.clone(),
-            size: c.size.clone(),
+            workload: c.case.workload.clone(),
+            size: c.case.size.clone(),
             classes: None,
             samples_per_class: None,
         })
         .unwrap();
-        assert_eq!(c.params, ours.params(), "{}", c.case_id);
-        assert_eq!(c.flops_per_step, ours.flops_per_step(), "{}", c.case_id);
-        let fit = c.target == "native-keras-fit";
-        assert_eq!(c.backend, if fit { "keras-fit" } else { "keras" });
+        assert_eq!(c.case.params, ours.params(), "{id}");
+        assert_eq!(c.case.flops_per_step, ours.flops_per_step(), "{id}");
+        let fit = c.case.target == "native-keras-fit";
+        assert_eq!(c.case.backend, if fit { "keras-fit" } else { "keras" });
         let path = if fit { "model.fit" } else { "train_on_batch" };
-        assert!(c.device.contains(path), "{}: {}", c.case_id, c.device);
-        let step = median(&rows, &c.case_id, "step_time").expect("a step time");
-        assert!(step.is_finite() && step > 0.0, "{}: {step}", c.case_id);
-        let (first, last, all) = losses(&samples, &c.case_id);
-        assert!(all.len() >= 35, "{}: {} losses", c.case_id, all.len());
+        assert!(c.case.device.contains(path), "{id}: {}", c.case.device);
+        let step = median(&rows, id, "step_time").expect("a step time");
+        assert!(step.is_finite() && step > 0.0, "{id}: {step}");
+        let (first, last, all) = losses(&samples, id);
+        assert!(all.len() >= 35, "{id}: {} losses", all.len());
         assert!(
             all.iter().all(|l| l.is_finite() && *l > 0.0),
-            "{}: losses {all:?}",
-            c.case_id
+            "{id}: losses {all:?}"
         );
-        assert!(last < first, "{}: loss does not fall: {first} -> {last}", c.case_id);
+        assert!(last < first, "{id}: loss does not fall: {first} -> {last}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -138,10 +147,11 @@ fn gapbench_fit_median(dir: &std::path::Path, round: usize) -> f64 {
     let (rows, _) = run(dir, &scenario);
     let case = rows
         .iter()
+        .map(|r| &r.record)
         .find(|r| r.metric == "case")
         .expect("a case record");
     assert_eq!(case.status, Status::Ok, "{case:?}");
-    median(&rows, &case.case_id, "step_time").expect("a step time")
+    median(&rows, &case.case.case_id, "step_time").expect("a step time")
 }
 
 /// The independent script's median step, ms.
@@ -197,5 +207,7 @@ fn keras_fit_agrees_with_an_independent_script() {
             return;
         }
     }
-    panic!("gapbench's keras-fit step ({ours:.3?}) and keras_check.py's ({theirs:.3?}) differ by more than 15%: ratio {ratio:.3}");
+    panic!(
+        "gapbench's keras-fit step ({ours:.3?}) and keras_check.py's ({theirs:.3?}) differ by more than 15%: ratio {ratio:.3}"
+    );
 }

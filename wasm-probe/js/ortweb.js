@@ -155,9 +155,12 @@ export async function run(spec, lib, now = () => performance.now(), between = un
 // What differs between the workload the artifacts were made from and the case's (the batch is
 // symbolic in the artifacts, so it may differ), or "" when they train the same.
 function differs(made, w) {
+  // Field by field, in one order (the case spec's objects may come with their keys sorted).
+  const o = (x) => x.optimizer;
   const shape = (x) => JSON.stringify({
     layers: x.layers.map((l) => [l.d_in, l.d_out, l.bias, l.activation === "relu"]),
-    optimizer: x.optimizer, classes: x.data.classes,
+    optimizer: [o(x).name, o(x).learning_rate, o(x).beta1, o(x).beta2, o(x).epsilon],
+    classes: x.data.classes,
   });
   return shape(made) === shape(w) ? "" : `made for ${shape(made)}, the case is ${shape(w)}`;
 }

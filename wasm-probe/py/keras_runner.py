@@ -25,7 +25,7 @@ import sys
 import time
 
 def reply(obj):
-    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10  # KiB to bytes
     obj.setdefault("peak_rss_bytes", usage)
     print(json.dumps(obj), flush=True)
 
