@@ -5,7 +5,7 @@
 //! cgroup's own OOM-kill counter. Ending the case is killing every task of the cgroup, then
 //! removing it.
 //!
-//! A local browser gets one too (`target/browser.rs`): its WebDriver server is started inside it,
+//! A local browser gets one too (`target/browser/`): its WebDriver server is started inside it,
 //! so the browser and every process it starts are born there; the session outlives a case, so the
 //! limit is set to each case's cap before it runs (`set_limit`), its peak reset, and its OOM-kill
 //! count compared after it. The driver's few MiB count against the cap; Xvfb (WebKit's display)

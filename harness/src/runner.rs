@@ -238,7 +238,7 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         }
     };
     let run_id = manifest.run_id.clone();
-    // Continuing: cut what a crash left of an unfinished case (record.rs, `repair`).
+    // Continuing: cut what a crash left of an unfinished case (record/repair.rs, `repair`).
     let (mut writer, repair) = RecordWriter::open(&dir, opts.resume.is_some())
         .map_err(|e| Error::Other(format!("{}: cannot write records: {e}", dir.display())))?;
     for m in repair.messages(&dir) {
