@@ -77,10 +77,11 @@ fn solve(mut m: Vec<Vec<f64>>, mut v: Vec<f64>) -> Option<Vec<f64>> {
         }
         m.swap(col, piv);
         v.swap(col, piv);
+        let pivot_row = m[col].clone();
         for row in col + 1..n {
-            let f = m[row][col] / m[col][col];
-            for k in col..n {
-                m[row][k] -= f * m[col][k];
+            let f = m[row][col] / pivot_row[col];
+            for (a, b) in m[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *a -= f * b;
             }
             v[row] -= f * v[col];
         }
