@@ -89,6 +89,22 @@ pub fn footprint(w: &Workload) -> Footprint {
     }
 }
 
+/// The most samples (all classes, before the held-out split) of `w`'s kind that fit in wasm32,
+/// and which wall stops the next: the 2 GiB training buffer or the 4 GiB memory.
+pub fn max_samples(w: &Workload) -> (u64, &'static str) {
+    let d = &w.data;
+    let sample_bytes = d.features as f64 * 4.0;
+    // The training split is what lives in one buffer: the held-out share is rounded per class.
+    let by_buffer = ((SINGLE_BUFFER / sample_bytes).floor() / (1.0 - d.holdout)).floor();
+    let by_memory =
+        ((WASM_MEMORY - BASE - bytes_per_param(w) * w.params() as f64) / sample_bytes).floor();
+    if by_buffer <= by_memory {
+        (by_buffer.max(0.0) as u64, "wasm32's 2 GiB training buffer")
+    } else {
+        (by_memory.max(0.0) as u64, "wasm32's 4 GiB memory")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +129,8 @@ mod tests {
         let wall = over.wall.unwrap();
         assert!(wall.contains("2 GiB single allocation"), "{wall}");
         // 300m trains (3.78 GiB); nothing in the catalog passes 4 GiB by parameters alone.
+        let (most, wall) = max_samples(&resolve("tm-image", "default", Some((3, 300))));
+        assert_eq!((most, wall), (493_447, "wasm32's 2 GiB training buffer"));
         let big = footprint(&resolve("mlp", "300m", None));
         assert!(big.wall.is_none(), "{}", big.describe());
         assert!(big.wasm_memory > 3.5 * GIB && big.wasm_memory < 4.0 * GIB);
