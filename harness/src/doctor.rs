@@ -39,17 +39,12 @@ fn on_path(cmd: &str) -> Option<String> {
         .map(|p| p.display().to_string())
 }
 
-/// The MiniBrowser that WebKitWebDriver starts, where Debian puts it.
+/// The MiniBrowser that WebKitWebDriver starts, where the webkit engine looks for it.
 pub fn minibrowser() -> Option<String> {
-    [
-        "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
-        "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.0/MiniBrowser",
-        "/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
-        "/usr/libexec/webkit2gtk-4.1/MiniBrowser",
-    ]
-    .iter()
-    .find(|p| Path::new(p).is_file())
-    .map(|p| p.to_string())
+    crate::target::browser::engines::webkit::MINIBROWSER
+        .iter()
+        .find(|p| Path::new(p).is_file())
+        .map(|p| p.to_string())
 }
 
 fn vulkan_adapters() -> Option<String> {

@@ -65,10 +65,8 @@ static REFERENCE: Mutex<Option<References>> = Mutex::new(None);
 /// Whether `case` ran the wasm probe (Node.js or a browser) with a backend the reference can
 /// stand next to (TF.js, jax-js and ONNX Runtime Web backends run other code).
 pub fn applies(case: &Case) -> bool {
-    matches!(
-        case.target.as_str(),
-        "node" | "chromium" | "firefox" | "webkit"
-    ) && crate::target::peer::peer_of(&case.backend).is_none()
+    (case.target == "node" || crate::target::browser::engines::by_name(&case.target).is_some())
+        && crate::target::peer::peer_of(&case.backend).is_none()
 }
 
 /// The spec the native reference runs for `case`: same workload, seed and steps, ndarray, no

@@ -6,7 +6,7 @@
 
 mod chromium;
 mod firefox;
-mod webkit;
+pub mod webkit;
 
 use super::discovery::Binaries;
 use serde_json::Value as Json;

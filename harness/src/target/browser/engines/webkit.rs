@@ -8,8 +8,8 @@ use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where MiniBrowser is installed, by distribution layout.
-const MINIBROWSER: [&str; 6] = [
+/// Where MiniBrowser is installed, by distribution layout (`gapbench doctor` reads it too).
+pub const MINIBROWSER: [&str; 6] = [
     "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
     "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.0/MiniBrowser",
     "/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
