@@ -71,7 +71,8 @@ fn has_number(code: &str, n: usize) -> bool {
     code.match_indices(&digits).any(|(i, _)| {
         let before = code[..i].chars().next_back();
         let after = code[i + digits.len()..].chars().next();
-        let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        let part =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         !part(before) && !part(after)
     })
 }
@@ -147,7 +148,12 @@ fn the_case_spec_carries_the_resolved_workload() {
         classes: None,
         samples_per_class: None,
     };
-    assert!(serde_json::to_value(&task).unwrap().get("resolved").is_none());
+    assert!(
+        serde_json::to_value(&task)
+            .unwrap()
+            .get("resolved")
+            .is_none()
+    );
 }
 
 #[test]

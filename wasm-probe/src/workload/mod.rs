@@ -245,7 +245,6 @@ pub enum Head {
     Logits,
 }
 
-
 fn tm_data(features: usize, spec: &WorkloadSpec, non_negative: bool) -> DataSpec {
     DataSpec {
         features,
