@@ -21,7 +21,8 @@
 //
 // Options: { base (URL of the probe bundle; this file's directory by default), budgetMs (2000),
 // worker (true: calibrate off the main thread, so the page keeps drawing), simd (true),
-// memLimitBytes (4 GiB: the most the memory probe grows) }.
+// build (the probe build to load: `simd` or `nosimd` from `simd` by default), memLimitBytes
+// (4 GiB: the most the memory probe grows) }.
 //
 // The workload is gapbench's `tm-image`: Teachable Machine's image head (1280-d embedding →
 // Dense(100, relu) → Dense(C, softmax)), Adam 0.001, batch 16, 15% of each class held out. A
@@ -119,18 +120,22 @@ export function growableBytes(limit) {
   } catch (e) {
     return { bytes: 0, stopped: `${e.name}: ${e.message}` };
   }
-  let bytes = mem.buffer.byteLength;
+  // Counted in whole pages, at most wasm32's 65,536: a limit that is not a multiple of a page
+  // would otherwise end in grow(0) forever.
+  const maxPages = Math.min(65536, Math.floor(limit / PAGE));
+  let pages = mem.buffer.byteLength / PAGE;
   let stopped = "limit";
   const step = (256 * MIB) / PAGE;
-  while (bytes < limit) {
+  while (pages < maxPages) {
     try {
-      mem.grow(Math.min(step, Math.floor((limit - bytes) / PAGE)));
-      bytes = mem.buffer.byteLength;
+      mem.grow(Math.min(step, maxPages - pages));
+      pages = mem.buffer.byteLength / PAGE;
     } catch (e) {
       stopped = `${e.name}: ${e.message}`;
       break;
     }
   }
+  const bytes = pages * PAGE;
   mem = null;
   return { bytes, stopped };
 }
@@ -173,7 +178,7 @@ export async function estimateTraining(request, options = {}) {
     classes,
     samples_per_class: Math.min(perClass, 300),
     backend: "ndarray",
-    build: simd ? "simd" : "nosimd",
+    build: options.build || (simd ? "simd" : "nosimd"),
     simd,
     context: inWorker ? "worker" : "main",
     seed: Number(options.seed ?? 42),
@@ -191,7 +196,7 @@ export async function estimateTraining(request, options = {}) {
       const left = budget - (performance.now() - t0);
       // Assume steps may turn up to 3× slower past the onset when sizing the run.
       const affordable = Math.floor((0.8 * left) / (pilotMs * 2));
-      const n = Math.max(20, Math.min(steps, affordable));
+      const n = Math.min(steps, Math.max(20, affordable));
       return (await run.run(spec(n, 0))).step_ms;
     } finally {
       run.close();
@@ -224,7 +229,7 @@ export async function estimateTraining(request, options = {}) {
     measuredSteps: t.length,
     denormal,
     // Past the onset the calibration did not reach, the steps may slow (gapbench measured ×2–4).
-    denormalReached: t.length > DENORMAL_ONSET + 300 || t.length >= steps,
+    denormalReached: t.length > DENORMAL_ONSET + 300 || t.length >= steps || steps <= DENORMAL_ONSET,
     maxSamples,
     maxSamplesReason: reason,
     fits: classes * perClass <= maxSamples,

@@ -154,8 +154,11 @@ function growMax(make, grow, limit, stepMiB) {
   const step = (stepMiB * MIB) / PAGE;
   let stopped = "limit";
   while (bytes < limit) {
+    // Whole pages only: a limit that is not a multiple of a page would end in grow(0) forever.
+    const pages = Math.min(step, Math.floor((limit - bytes) / PAGE));
+    if (pages < 1) break;
     try {
-      grow(mem, Math.min(step, Math.floor((limit - bytes) / PAGE)));
+      grow(mem, pages);
       bytes = mem.buffer.byteLength;
     } catch (e) {
       stopped = `${e.name}: ${e.message}`;

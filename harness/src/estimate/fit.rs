@@ -70,9 +70,13 @@ fn features(p: &Point) -> [f64; 3] {
 /// None when it is singular.
 fn solve(mut m: Vec<Vec<f64>>, mut v: Vec<f64>) -> Option<Vec<f64>> {
     let n = v.len();
+    // Singular relative to each column's own scale (the features' units differ by many orders).
+    let scale: Vec<f64> = (0..n)
+        .map(|c| m.iter().map(|r| r[c].abs()).fold(0.0, f64::max))
+        .collect();
     for col in 0..n {
         let piv = (col..n).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
-        if m[piv][col].abs() < 1e-12 * (1.0 + m[col][col].abs()) {
+        if m[piv][col].abs() <= 1e-12 * scale[col] || scale[col] == 0.0 {
             return None;
         }
         m.swap(col, piv);

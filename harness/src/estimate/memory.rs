@@ -5,7 +5,7 @@
 //! - the training samples live in one `Vec<f32>`: one allocation, which wasm32 caps at 2 GiB
 //!   (`isize::MAX` bytes); tm-image stopped there at 491,520 samples (417,792 training samples
 //!   × 1280 features × 4 bytes = 1.99 GiB, the next trial would pass it);
-//! - the whole wasm memory is at most 4 GiB: the samples (training and held out), and 12.6 bytes
+//! - the whole wasm memory is at most 4 GiB: the samples (training and held out), and 13.5 bytes
 //!   a parameter with Adam (300.1M parameters used 3.78 GiB of wasm memory), plus a base.
 //!
 //! The browser's own memory beside the wasm heap (its PSS less the wasm memory: per engine in

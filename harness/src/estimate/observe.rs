@@ -18,7 +18,8 @@ pub struct Observations {
     /// the optimizer state's (`bytes`).
     pub setup: BTreeMap<String, Vec<Point>>,
     /// How much slower a Teachable-Machine step is once its floats turn subnormal (after about
-    /// [`DENORMAL_ONSET`] steps), per platform: (label, factor) of each long tm-image run.
+    /// [`DENORMAL_ONSET`] steps), per platform: (label, factor) of each long tm-image run (the
+    /// mean step past step 1,000 over the mean of steps 100–599).
     pub denormal: BTreeMap<String, Vec<(String, f64)>>,
     /// Measured long runs (setup + every step), for validation.
     pub totals: Vec<Total>,
@@ -43,6 +44,10 @@ pub const DENORMAL_ONSET: u64 = 700;
 /// feeds the denormal factor and the totals, not the step-time fit.
 const LONG: usize = 600;
 
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
 pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -65,6 +70,10 @@ pub fn parse_id(case_id: &str) -> Option<(String, WorkloadSpec)> {
     }
     let (workload, size, target, variant, context, settings) =
         (parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]);
+    // An injected fault (a known slow-down, a panic) is not the platform's pace.
+    if settings.contains("-fault-") {
+        return None;
+    }
     let platform = if target.starts_with("native") {
         target.to_string()
     } else {
@@ -255,13 +264,30 @@ pub fn observe(dirs: &[PathBuf]) -> Result<Observations, String> {
             v.sort_by_key(|x| x.0);
             let (platform, spec, setup) = long[id].clone();
             let t: Vec<f64> = v.iter().map(|x| x.1).collect();
-            if spec.workload == "tm-image" && t.len() as u64 > DENORMAL_ONSET + 300 {
-                let early = median(t[100..600].to_vec());
-                let late = median(t[DENORMAL_ONSET as usize + 300..].to_vec());
-                denormal
-                    .entry(platform.clone())
-                    .or_default()
-                    .push((label_of(&spec), late / early));
+            if t.len() >= 600 {
+                // Its steps before the denormal onset are a point of the step-time fit too (the
+                // whole run's mean mixes both phases), so a long run's size counts as a size.
+                let early = mean(&t[100..600]);
+                if let Ok(w) = Workload::resolve(&spec) {
+                    steps
+                        .entry((platform.clone(), label_of(&spec)))
+                        .or_insert((
+                            spec.workload.clone(),
+                            w.flops_per_step() as f64,
+                            state_bytes(&w),
+                            Vec::new(),
+                        ))
+                        .3
+                        .push(early);
+                }
+                if spec.workload == "tm-image" && t.len() as u64 > DENORMAL_ONSET + 300 {
+                    // Means: a training's time is a sum, stalls included.
+                    let late = mean(&t[DENORMAL_ONSET as usize + 300..]);
+                    denormal
+                        .entry(platform.clone())
+                        .or_default()
+                        .push((label_of(&spec), late / early));
+                }
             }
             obs.totals.push(Total {
                 platform,

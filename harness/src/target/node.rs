@@ -62,12 +62,14 @@ impl Target for NodeTarget {
             return Outcome::bare(Status::Skipped, why, "node", &self.version);
         }
         let variant = crate::bundle::variant_for(&case.backend, case.simd);
-        let built = self
-            .builds
-            .entry(variant)
-            .or_insert_with(|| crate::bundle::ensure_variant(variant, true).map(|_| ()));
-        if let Err(e) = built {
-            return Outcome::bare(Status::Failed, e.clone(), "node", &self.version);
+        if super::page::needs_build(case, true) {
+            let built = self
+                .builds
+                .entry(variant)
+                .or_insert_with(|| crate::bundle::ensure_variant(variant, true).map(|_| ()));
+            if let Err(e) = built {
+                return Outcome::bare(Status::Failed, e.clone(), "node", &self.version);
+            }
         }
         let mut spec = serde_json::to_value(case.spec()).expect("a case spec serializes");
         super::page::add_simd_fields(&mut spec, case);

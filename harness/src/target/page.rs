@@ -95,6 +95,20 @@ pub fn add_page_fields(spec: &mut Json, case: &Case) {
     }
 }
 
+/// Whether `case` loads a build of the probe, so that its build must be made first: not a peer
+/// (it trains with its own library), not a page task other than `estimate` (which trains the
+/// probe), and in Node.js not a page task at all (the runner skips them) nor WebGPU (Node has no
+/// `navigator.gpu`; the runner says so before loading anything).
+pub fn needs_build(case: &Case, in_node: bool) -> bool {
+    if crate::target::peer::peer_of(&case.backend).is_some() {
+        return false;
+    }
+    if is_page_task(&case.workload) {
+        return !in_node && case.workload == "estimate";
+    }
+    !(in_node && case.backend == "webgpu")
+}
+
 /// Make sure the files a page task fetches are in the probe bundle.
 pub fn prepare_bundle(case: &Case) -> Result<(), String> {
     if case.workload != "ingestion" {
@@ -138,6 +152,38 @@ pub fn outcome(case: &Case, reply: Reply, engine: &str, version: &str) -> Outcom
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_cases_that_load_the_probe_build_it() {
+        let case = |workload: &str, backend: &str| Case {
+            id: String::new(),
+            workload: workload.into(),
+            size: "default".into(),
+            target: "chromium".into(),
+            backend: backend.into(),
+            simd: Some(Simd::On),
+            context: "main".into(),
+            repetition: 1,
+            seed: 1,
+            warmup: 1,
+            steps: 1,
+            epochs: None,
+            timeout_s: 60,
+            meters: Vec::new(),
+            classes: None,
+            samples_per_class: None,
+            fault: None,
+            max_extra_warmup: 0,
+        };
+        assert!(needs_build(&case("tm-image", "ndarray"), false));
+        assert!(needs_build(&case("tm-image", "ndarray"), true));
+        assert!(needs_build(&case("estimate", "ndarray"), false));
+        assert!(!needs_build(&case("estimate", "ndarray"), true), "Node skips page tasks");
+        assert!(!needs_build(&case("capabilities", "ndarray"), false));
+        assert!(!needs_build(&case("tm-image", "tfjs-wasm"), false), "a peer");
+        assert!(needs_build(&case("tm-image", "webgpu"), false));
+        assert!(!needs_build(&case("tm-image", "webgpu"), true));
+    }
 
     #[test]
     fn page_tasks_are_known() {

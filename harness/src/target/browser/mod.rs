@@ -229,6 +229,9 @@ impl BrowserTarget {
     /// Build the probe variant `case` runs on, once per run (each build only when a case
     /// needs it: a first run pays for the variants its scenario uses, no more).
     fn ensure_build(&mut self, case: &Case) -> Result<(), String> {
+        if !super::page::needs_build(case, false) {
+            return Ok(());
+        }
         let name = crate::bundle::variant_for(&case.backend, case.simd);
         self.builds
             .entry(name)
