@@ -319,3 +319,31 @@ fn no_source_file_is_over_600_lines_of_non_test_code() {
         over.join(", ")
     );
 }
+
+/// Integration tests are listed by hand in harness/Cargo.toml (`[[test]]`, the files live in the
+/// workspace's tests/); a file that is not listed never runs. Every `tests/*.rs` must be listed,
+/// and every listed file must exist.
+#[test]
+fn every_test_file_is_a_test_target() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let manifest = std::fs::read_to_string(root.join("harness/Cargo.toml")).unwrap();
+    let listed: BTreeSet<String> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("path = \"../tests/"))
+        .filter_map(|l| l.strip_suffix('"'))
+        .map(str::to_string)
+        .collect();
+    let files: BTreeSet<String> = std::fs::read_dir(root.join("tests"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rs"))
+        .collect();
+    let unlisted: Vec<&String> = files.difference(&listed).collect();
+    let missing: Vec<&String> = listed.difference(&files).collect();
+    assert!(
+        unlisted.is_empty() && missing.is_empty(),
+        "tests/*.rs not listed as [[test]] in harness/Cargo.toml (they never run): {unlisted:?}; listed but missing: {missing:?}"
+    );
+    assert!(listed.len() >= 10, "the manifest's test list was not read: {listed:?}");
+}
