@@ -57,8 +57,9 @@ export function rng(seed, stream) {
 export function synthesize(d, seed) {
   const r = rng(seed, "data");
   const f = d.features;
+  const separation = decimalOfF32(d.separation);
   const means = new Float32Array(d.classes * f);
-  for (let i = 0; i < means.length; i++) means[i] = r.normal() * d.separation;
+  for (let i = 0; i < means.length; i++) means[i] = r.normal() * separation;
   const held = Math.min(Math.round(d.samples_per_class * d.holdout), Math.max(d.samples_per_class - 1, 0));
   const nTrain = d.classes * (d.samples_per_class - held);
   const nValid = d.classes * held;
@@ -83,6 +84,17 @@ export function synthesize(d, seed) {
   }
   ds.bytes = (ds.trainX.length + ds.validX.length) * 4;
   return ds;
+}
+
+// The data spec's `separation` is an f32 in Rust; on its way into a page it may arrive widened to
+// f64 (0.15 as 0.15000000596046448). The peers multiply by its shortest decimal (0.15), as they
+// did when they held the recipes themselves, so their data stay what they were.
+function decimalOfF32(x) {
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(x.toPrecision(p));
+    if (Math.fround(d) === Math.fround(x)) return d;
+  }
+  return x;
 }
 
 // Warm-up and measured steps: `epochs` whole epochs when the scenario asks for them, otherwise
