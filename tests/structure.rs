@@ -345,5 +345,8 @@ fn every_test_file_is_a_test_target() {
         unlisted.is_empty() && missing.is_empty(),
         "tests/*.rs not listed as [[test]] in harness/Cargo.toml (they never run): {unlisted:?}; listed but missing: {missing:?}"
     );
-    assert!(listed.len() >= 10, "the manifest's test list was not read: {listed:?}");
+    assert!(
+        listed.len() >= 10,
+        "the manifest's test list was not read: {listed:?}"
+    );
 }
