@@ -178,9 +178,15 @@ mod tests {
         assert!(needs_build(&case("tm-image", "ndarray"), false));
         assert!(needs_build(&case("tm-image", "ndarray"), true));
         assert!(needs_build(&case("estimate", "ndarray"), false));
-        assert!(!needs_build(&case("estimate", "ndarray"), true), "Node skips page tasks");
+        assert!(
+            !needs_build(&case("estimate", "ndarray"), true),
+            "Node skips page tasks"
+        );
         assert!(!needs_build(&case("capabilities", "ndarray"), false));
-        assert!(!needs_build(&case("tm-image", "tfjs-wasm"), false), "a peer");
+        assert!(
+            !needs_build(&case("tm-image", "tfjs-wasm"), false),
+            "a peer"
+        );
         assert!(needs_build(&case("tm-image", "webgpu"), false));
         assert!(!needs_build(&case("tm-image", "webgpu"), true));
     }
