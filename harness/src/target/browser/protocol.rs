@@ -228,18 +228,29 @@ pub(super) async fn classify(
             reset: true,
         };
     }
-    if looks_crashed(e) {
-        return Failure {
-            status: Status::Crashed,
-            message: format!("the browser crashed while {what} ({driver}: {said})"),
-            reset: true,
-        };
-    }
-    // Anything else: crashed if the session no longer answers, failed if it does.
+    // Does the session still answer? It tells a page whose process died (the browser shows a
+    // crashed tab and answers) from a browser that is gone, whichever way the driver worded it:
+    // Firefox's `Failed to decode response from marionette` comes from either, as the race
+    // between the content process's death and the script's reply goes.
     let alive = matches!(
         tokio::time::timeout(SHORT_TIMEOUT, client.execute("return 1;", vec![])).await,
         Ok(Ok(_))
     );
+    if looks_crashed(e) {
+        let message = if alive {
+            format!(
+                "the page's process died while {what} ({driver}: {said}; the browser still answers)"
+            )
+        } else {
+            format!("the browser crashed while {what} ({driver}: {said})")
+        };
+        return Failure {
+            status: Status::Crashed,
+            message,
+            reset: true,
+        };
+    }
+    // Anything else: crashed if the session no longer answers, failed if it does.
     if alive {
         Failure {
             status: Status::Failed,
