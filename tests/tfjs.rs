@@ -189,46 +189,13 @@ backends = ["tfjs-wasm"]
 meters = ["throughput"]
 "#;
 
-/// gapbench's median step time of one Node.js tfjs-wasm tm-image case, ms.
-fn gapbench_median(dir: &std::path::Path, round: usize) -> f64 {
-    let scenario = dir.join("check.toml");
-    std::fs::write(&scenario, CHECK_SCENARIO).unwrap();
-    let out = dir.join(format!("out-{round}"));
-    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
-        .args(["run", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&scenario)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "gapbench run failed ({}):\n{}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let run = run_dir(&out);
-    let (rows, _) = read_records(&run.join("records.csv")).unwrap();
-    let case = rows
-        .iter()
-        .find(|r| r.record.metric == "case")
-        .expect("a case row");
-    assert_eq!(
-        case.record.status,
-        Status::Ok,
-        "gapbench's case: {}",
-        case.record.message
-    );
-    median(&rows, &case.record.case.case_id, "step_time").expect("a step_time record")
-}
-
 /// gapbench's TF.js figure (trainOnBatch per step, wasm backend, Node.js) agrees within 15% with
 /// tests/peers/tfjs_check.mjs, which trains the same head the way TF.js's docs do (`model.fit`).
 #[test]
 fn tfjs_record_agrees_with_independent_script() {
     let dir = temp_dir("tfjs-check");
     common::assert_agrees_with_script("TF.js", "tfjs_check.mjs", |round| {
-        gapbench_median(&dir, round)
+        common::one_case_median(&dir, round, CHECK_SCENARIO)
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

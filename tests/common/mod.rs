@@ -247,3 +247,37 @@ pub fn assert_agrees_with_script(peer: &str, script: &str, mut ours_at: impl FnM
         median(&theirs)
     );
 }
+
+/// gapbench's median step time, ms, of the one case `scenario` (TOML text) plans, run into
+/// `dir/out-{round}`: what a peer's cross-check holds against its independent script.
+pub fn one_case_median(dir: &Path, round: usize, scenario: &str) -> f64 {
+    use harness::record::{Status, read_records};
+    let file = dir.join("check.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let out = dir.join(format!("out-{round}"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "gapbench run failed ({}):\n{}\n{}",
+        o.status,
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let (rows, _) = read_records(&run_dir(&out).join("records.csv")).unwrap();
+    let case = rows
+        .iter()
+        .find(|r| r.record.metric == "case")
+        .expect("a case row");
+    assert_eq!(
+        case.record.status,
+        Status::Ok,
+        "gapbench's case: {}",
+        case.record.message
+    );
+    median(&rows, &case.record.case.case_id, "step_time").expect("a step_time record")
+}
