@@ -209,6 +209,12 @@ impl<T> GemmSelect<T> for GemmParameters<T> {
             c, rsc, csc} = self;
 
         unsafe {
+            // gapbench: a large product split across the rayon pool (GAPBENCH.md, "Threads").
+            #[cfg(feature = "gapbench-threads")]
+            if crate::gapbench_threads::split::<K>(
+                m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, gemm_loop::<K>) {
+                return;
+            }
             gemm_loop::<K>(
                 m, k, n,
                 alpha,

@@ -169,6 +169,11 @@ mod threading;
 
 mod aligned_alloc;
 mod util;
+// gapbench: products split across a rayon pool (GAPBENCH.md, "Threads").
+#[cfg(feature = "gapbench-threads")]
+mod gapbench_threads;
+#[cfg(feature = "gapbench-threads")]
+pub use crate::gapbench_threads::{set_threads, threads, MIN_SPLIT_MACS};
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 mod constfind;
