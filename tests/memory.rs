@@ -49,6 +49,7 @@ fn case(target: &str, fault: Option<&str>) -> Case {
         samples_per_class: None,
         fault: fault.map(String::from),
         max_extra_warmup: 0,
+        threads: None,
     }
 }
 

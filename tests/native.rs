@@ -34,6 +34,7 @@ fn case(
         epochs,
         fault: None,
         max_extra_warmup: 0,
+        threads: None,
     }
 }
 

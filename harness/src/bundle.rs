@@ -2,8 +2,10 @@
 //! worker and glue. Rebuilt automatically when its sources change. Each build (variant) is made
 //! only when a case runs on it ([`ensure_variant`]): `simd` (burn's ndarray backend with SIMD128,
 //! what most cases run), `nosimd` (without SIMD128: the SIMD gap is itself a measurement),
-//! `flex` and `flex-nosimd` (burn's flex backend), and `webgpu` (burn on WebGPU in the page, long
-//! to compile). A first run pays about 5 minutes per variant it needs.
+//! `flex` and `flex-nosimd` (burn's flex backend), `webgpu` (burn on WebGPU in the page, long
+//! to compile), and `threads` (ndarray with SIMD128 on a shared memory, trained by a pool of
+//! workers: `-Z build-std` rebuilds std with atomics, about 8 minutes on 2 cores, 25 under
+//! load). A first run pays about 5 minutes per variant it needs.
 
 use crate::scenario::Simd;
 use std::path::{Path, PathBuf};
@@ -18,43 +20,91 @@ pub struct Variant {
     /// Cargo features of `wasm-probe` (its default features are off in a wasm build: each
     /// variant compiles only the backend its cases run on).
     pub features: &'static str,
+    /// Rebuild the standard library with these flags (`-Z build-std`, on the pinned stable
+    /// toolchain with `RUSTC_BOOTSTRAP=1` and its `rust-src`): the `threads` build needs a std
+    /// compiled with atomics.
+    pub build_std: bool,
 }
 
 /// Every build the bundle can hold: burn's ndarray and flex backends, each with and without
 /// SIMD128, ndarray with relaxed SIMD too (its matrix kernel multiplies and adds with
-/// `f32x4.relaxed_madd`), and burn's WebGPU backend (with SIMD128).
-pub const ALL_VARIANTS: [Variant; 6] = [
+/// `f32x4.relaxed_madd`), burn's WebGPU backend (with SIMD128), and the shared-memory `threads`
+/// build (ndarray with SIMD128 and atomics, trained by a pool of workers).
+pub const ALL_VARIANTS: [Variant; 7] = [
     Variant {
         name: "simd",
         rustflags: "-C target-feature=+simd128",
         features: "ndarray",
+        build_std: false,
     },
     Variant {
         name: "nosimd",
         rustflags: "",
         features: "ndarray",
+        build_std: false,
     },
     Variant {
         name: "flex",
         rustflags: "-C target-feature=+simd128",
         features: "flex",
+        build_std: false,
     },
     Variant {
         name: "flex-nosimd",
         rustflags: "",
         features: "flex",
+        build_std: false,
     },
     Variant {
         name: "relaxed",
         rustflags: "-C target-feature=+simd128 --cfg gapbench_relaxed_simd",
         features: "ndarray",
+        build_std: false,
     },
     Variant {
         name: "webgpu",
         rustflags: "-C target-feature=+simd128",
         features: "ndarray,flex,webgpu",
+        build_std: false,
+    },
+    Variant {
+        name: "threads",
+        rustflags: THREADS_RUSTFLAGS,
+        features: "ndarray,threads",
+        build_std: true,
     },
 ];
+
+/// The `threads` build: SIMD128 plus atomics on a shared, imported memory (up to 4 GiB, the
+/// wasm32 maximum, which a shared memory must declare), and the TLS exports wasm-bindgen's
+/// threads transform needs to give each worker its own stack and thread-locals.
+const THREADS_RUSTFLAGS: &str = "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
+    -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
+    -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+    -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base";
+
+/// How to install what `-Z build-std` compiles std from (the `threads` build).
+pub const STD_SOURCES_INSTALL: &str = "rustup component add rust-src";
+
+/// The toolchain's std sources, which the `threads` build compiles std from (`-Z build-std`):
+/// where they are, or why not.
+pub fn std_sources() -> Result<String, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run {rustc}: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let std = Path::new(&sysroot).join("lib/rustlib/src/rust/library/std/Cargo.toml");
+    if std.is_file() {
+        Ok(format!(
+            "{}",
+            std.parent().map(|p| p.display()).unwrap_or(std.display())
+        ))
+    } else {
+        Err(format!("no {} ({STD_SOURCES_INSTALL})", std.display()))
+    }
+}
 
 /// The variant named `name`, if there is one.
 pub fn variant(name: &str) -> Option<Variant> {
@@ -63,7 +113,12 @@ pub fn variant(name: &str) -> Option<Variant> {
 
 /// The bundle variant a case runs on: its backend decides first (WebGPU and flex have builds of
 /// their own), then SIMD.
-pub fn variant_for(backend: &str, simd: Option<Simd>) -> &'static str {
+pub fn variant_for(backend: &str, simd: Option<Simd>, threads: Option<u32>) -> &'static str {
+    if threads.is_some() {
+        // `threads = N` (1 too, the baseline its speed-up is read against): the shared-memory
+        // build; the case checks that its backend and SIMD fit it (target/page.rs).
+        return "threads";
+    }
     match (backend, simd) {
         ("webgpu", _) => "webgpu",
         ("flex", Some(Simd::Off)) => "flex-nosimd",
@@ -147,10 +202,15 @@ pub fn probe_profile() -> String {
 /// What a variant's stamp holds: a build with other flags, features or profile is stale too.
 fn stamp_text(v: &Variant) -> String {
     format!(
-        "rustflags={}\nfeatures={}\nprofile={}\n",
+        "rustflags={}\nfeatures={}\nprofile={}\n{}",
         v.rustflags,
         v.features,
-        probe_profile()
+        probe_profile(),
+        if v.build_std {
+            "build-std=std,panic_abort\n"
+        } else {
+            ""
+        }
     )
 }
 
@@ -173,13 +233,15 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
     if progress {
         let slow = if v.name == "webgpu" {
             " (burn's wgpu stack: the first build takes about 30 minutes on 2 cores)"
+        } else if v.build_std {
+            " (std rebuilt with atomics: about 8 minutes on 2 cores the first time)"
         } else {
             " (about 5 minutes on 2 cores the first time)"
         };
         eprintln!("building the wasm probe ({}){slow} ...", v.name);
     }
     let target_dir = target_root().join(format!("wasm-{}", v.name));
-    let args = vec![
+    let mut args = vec![
         "build",
         "--release",
         "--lib",
@@ -191,26 +253,40 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
         "--features",
         v.features,
     ];
+    if v.build_std {
+        args.extend(["-Z", "build-std=std,panic_abort"]);
+    }
     // The build reads the sources as they are now: stamp with this time, not the end's.
     let started = SystemTime::now();
     // Owned like every child of a run (process group, parent-death signal, owner tag): a build
     // does not outlive a gapbench that is killed.
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    let status = crate::proc::own(&mut cargo)
+    crate::proc::own(&mut cargo)
         .current_dir(root)
         .args(&args)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", v.rustflags)
-        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTFLAGS");
+    if v.build_std {
+        // `-Z build-std` on the pinned stable toolchain: its own std sources (rust-src), so the
+        // build is the toolchain's, not a nightly's of the day.
+        cargo.env("RUSTC_BOOTSTRAP", "1");
+    }
+    let status = cargo
         .status()
         .map_err(|e| format!("cannot run cargo to build the wasm probe: {e}"))?;
     if !status.success() {
         return Err(format!(
             "building the wasm probe ({}) failed: `cargo {}` with CARGO_TARGET_DIR={}; \
-             is the target installed? (rustup target add wasm32-unknown-unknown)",
+             is the target installed? (rustup target add wasm32-unknown-unknown{})",
             v.name,
             args.join(" "),
-            target_dir.display()
+            target_dir.display(),
+            if v.build_std {
+                "; the threads build also needs the toolchain's std sources: rustup component add rust-src"
+            } else {
+                ""
+            }
         ));
     }
     let wasm = target_dir.join("wasm32-unknown-unknown/release/wasm_probe.wasm");
@@ -468,16 +544,22 @@ mod tests {
 
     #[test]
     fn cases_pick_their_build() {
-        assert_eq!(variant_for("webgpu", Some(Simd::On)), "webgpu");
-        assert_eq!(variant_for("webgpu", Some(Simd::Off)), "webgpu");
-        assert_eq!(variant_for("ndarray", Some(Simd::Off)), "nosimd");
-        assert_eq!(variant_for("ndarray", Some(Simd::On)), "simd");
-        assert_eq!(variant_for("ndarray", Some(Simd::Relaxed)), "relaxed");
+        assert_eq!(variant_for("webgpu", Some(Simd::On), None), "webgpu");
+        assert_eq!(variant_for("webgpu", Some(Simd::Off), None), "webgpu");
+        assert_eq!(variant_for("ndarray", Some(Simd::Off), None), "nosimd");
+        assert_eq!(variant_for("ndarray", Some(Simd::On), None), "simd");
+        assert_eq!(variant_for("ndarray", Some(Simd::Relaxed), None), "relaxed");
         assert!(variant("relaxed").is_some_and(|v| v.rustflags.contains("gapbench_relaxed_simd")));
-        assert_eq!(variant_for("flex", None), "flex");
-        assert_eq!(variant_for("flex", Some(Simd::On)), "flex");
+        assert_eq!(variant_for("flex", None, None), "flex");
+        assert_eq!(variant_for("flex", Some(Simd::On), None), "flex");
         assert!(ALL_VARIANTS.iter().all(|v| !v.features.is_empty()));
-        assert_eq!(variant_for("flex", Some(Simd::Off)), "flex-nosimd");
+        assert_eq!(variant_for("flex", Some(Simd::Off), None), "flex-nosimd");
+        assert_eq!(variant_for("ndarray", Some(Simd::On), Some(1)), "threads");
+        assert_eq!(variant_for("ndarray", Some(Simd::On), Some(2)), "threads");
+        assert!(variant("threads").is_some_and(|v| v.build_std
+            && v.rustflags.contains("+atomics")
+            && v.rustflags.contains("--shared-memory")
+            && v.features.contains("threads")));
         assert!(variant("webgpu").is_some_and(|v| v.features.contains("webgpu")));
         assert!(
             ensure_variant("nope", false)

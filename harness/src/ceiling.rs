@@ -416,6 +416,7 @@ mod tests {
             samples_per_class: Some(100),
             fault: None,
             max_extra_warmup: 0,
+            threads: None,
         }
     }
 

@@ -125,6 +125,12 @@ pub fn checks() -> Vec<Check> {
             install: "rustup target add wasm32-unknown-unknown",
         },
         Check {
+            // The threads build rebuilds std with atomics (-Z build-std) from the toolchain's sources.
+            what: "threads build (rust-src)",
+            found: crate::bundle::std_sources().ok(),
+            install: crate::bundle::STD_SOURCES_INSTALL,
+        },
+        Check {
             what: "Vulkan adapter",
             found: vulkan_adapters(),
             install: "apt-get install mesa-vulkan-drivers",

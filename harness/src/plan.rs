@@ -4,7 +4,7 @@
 //! A case id names everything that changes what the case measures:
 //! `workload/size/target/variant/context/settings/r<rep>`, where `settings` is
 //! `w<warm-up>-s<steps>` (or `w<warm-up>-e<epochs>`), then `-c<classes>`, `-n<samples per class>`
-//! when set, `-seed<seed>`, `-fault-<fault>` for an injected fault, and `-xw<N>` when the warm-up
+//! when set, `-seed<seed>`, `-t<threads>` when the `threads` axis is set, `-fault-<fault>` for an injected fault, and `-xw<N>` when the warm-up
 //! extension's bound differs from the default ([`crate::scenario::DEFAULT_MAX_EXTRA_WARMUP`];
 //! `-xw0`: off). `w` stays the fixed warm-up and `s` the measured steps: the extension's extra
 //! warm-up steps are recorded (`warmup_steps`), not part of the id. Two groups that plan the
@@ -40,6 +40,10 @@ pub struct Case {
     /// written before the extension existed read 0: they ran a fixed warm-up.
     #[serde(default)]
     pub max_extra_warmup: u32,
+    /// Train on this many threads (the group's `threads` axis); None: not set, the
+    /// single-threaded build. Plans written before the axis read None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
 }
 
 impl Case {
@@ -59,6 +63,7 @@ impl Case {
             epochs: self.epochs,
             fault: self.fault.clone(),
             max_extra_warmup: self.max_extra_warmup,
+            threads: self.threads,
         }
     }
 
@@ -75,6 +80,10 @@ impl Case {
             s.push_str(&format!("-n{n}"));
         }
         s.push_str(&format!("-seed{}", self.seed));
+        // `-t<N>` only where the axis is set, so ids planned before it keep their names.
+        if let Some(t) = self.threads {
+            s.push_str(&format!("-t{t}"));
+        }
         if let Some(f) = &self.fault {
             s.push_str(&format!("-fault-{}", f.replace([':', '/'], "")));
         }
@@ -164,7 +173,16 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Result<Vec<Case>, S
                             v
                         }
                     };
-                    for (backend, simd, context) in variants {
+                    let thread_counts: Vec<Option<u32>> = if g.threads.is_empty() {
+                        vec![None]
+                    } else {
+                        g.threads.iter().map(|&t| Some(t)).collect()
+                    };
+                    let variants: Vec<_> = variants
+                        .into_iter()
+                        .flat_map(|v| thread_counts.iter().map(move |&t| (v.clone(), t)))
+                        .collect();
+                    for ((backend, simd, context), threads) in variants {
                         for rep in 1..=g.repetitions {
                             let mut case = Case {
                                 id: String::new(),
@@ -185,6 +203,7 @@ pub fn expand(scenario: &Scenario, catalog: &dyn Catalog) -> Result<Vec<Case>, S
                                 samples_per_class: g.samples_per_class,
                                 fault: g.fault.clone(),
                                 max_extra_warmup: g.max_extra_warmup,
+                                threads,
                             };
                             case.id = case.make_id();
                             if let Some(&(first, line)) = seen.get(&case.id) {

@@ -79,6 +79,10 @@ fn info_for(run_id: &str, case: &Case, outcome: &Outcome) -> CaseInfo {
             .map(|r| r.flops_per_step)
             .or(w.as_ref().map(|w| w.flops_per_step()))
             .unwrap_or(0),
+        threads: r
+            .and_then(|r| r.threads)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
     }
 }
 

@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { failure } from "./probe.js";
 import { relaxedSimdMissing } from "./meters.js";
+import { startPool, threadsMissing } from "./pool.js";
 
 const bundleDir = process.argv[2];
 // Where `npm ci` put node_modules (the repository root); the bundle itself may live in any
@@ -53,10 +54,14 @@ if (["capabilities", "ingestion", "calibrate", "estimate"].includes(spec.workloa
   reply = { status: "skipped", message: `Node.js ${process.version} has no WebGPU: navigator.gpu is ${said}` };
 } else if (variant === "relaxed" && relaxedSimdMissing()) {
   reply = { status: "skipped", message: `Node.js ${process.version}: ${relaxedSimdMissing()}` };
+} else if (variant === "threads" && threadsMissing(spec.threads || 1)) {
+  reply = { status: "skipped", message: `Node.js ${process.version}: ${threadsMissing(spec.threads || 1)}` };
 } else try {
   mod = await import(pathToFileURL(path.join(dir, "wasm_probe.js")).href);
   await mod.default({ module_or_path: readFileSync(path.join(dir, "wasm_probe_bg.wasm")) });
   mod.install_panic_hook();
+  // `threads = N`: the pool's worker threads, started before the case (it waits for them).
+  if (variant === "threads" && (spec.threads || 1) > 1) await startPool(mod, spec.threads, pathToFileURL(path.join(dir, "wasm_probe.js")).href);
   // A panic in the async workload traps in a microtask: the promise never settles and the trap
   // arrives as an uncaught exception instead. Race the two.
   const trap = new Promise((_, reject) => process.once("uncaughtException", reject));

@@ -2,6 +2,7 @@
 // dedicated Web Worker, and hands back the probe's JSON reply. Shared by the page and the worker.
 
 import { relaxedSimdMissing } from "./meters.js";
+import { startPool, threadsMissing } from "./pool.js";
 
 const bundles = new Map();
 const memories = new Map(); // variant -> its WebAssembly.Memory (memory meter)
@@ -137,6 +138,10 @@ export async function runHere(spec, base, yieldBetweenSteps, onStep) {
       const missing = relaxedSimdMissing();
       if (missing) return JSON.stringify({ status: "skipped", message: missing });
     }
+    if (variant === "threads") {
+      const missing = threadsMissing(spec.threads || 1);
+      if (missing) return JSON.stringify({ status: "skipped", message: missing });
+    }
     let adapter = null;
     if (variant === "webgpu") {
       const found = await webgpuAdapter();
@@ -144,6 +149,10 @@ export async function runHere(spec, base, yieldBetweenSteps, onStep) {
       adapter = found.adapter;
     }
     mod = await load(variant, base);
+    // `threads = N`: the pool's workers, started before the case (it waits for them).
+    if (variant === "threads" && (spec.threads || 1) > 1) {
+      await startPool(mod, spec.threads, new URL(`${base}threads/wasm_probe.js`, import.meta.url).href);
+    }
     const now = () => performance.now();
     let between = yieldBetweenSteps ? yielder(spec.context) : undefined;
     if (onStep) {

@@ -26,6 +26,14 @@ fn cpu(backend: &str) -> Option<Device> {
     }
 }
 
+/// "1 thread", "2 threads": what the pool runs (src/threads.rs).
+fn threads_text() -> String {
+    match crate::threads::running() {
+        1 => "1 thread".into(),
+        n => format!("{n} threads"),
+    }
+}
+
 /// Why a backend cannot run here; `Err` means the case is skipped, not failed.
 pub type Unavailable = String;
 
@@ -35,7 +43,7 @@ pub fn prepare(backend: &str) -> Result<Prepared, Unavailable> {
     if let Some(device) = cpu(backend) {
         return Ok(Prepared {
             device: device.autodiff(),
-            description: format!("{backend} (cpu, 1 thread)"),
+            description: format!("{backend} (cpu, {})", threads_text()),
         });
     }
     match backend {
@@ -93,7 +101,7 @@ pub async fn prepare_async(backend: &str) -> Result<Prepared, Unavailable> {
         };
         return Ok(Prepared {
             device: device.autodiff(),
-            description: format!("{backend} (cpu, 1 thread{relaxed})"),
+            description: format!("{backend} (cpu, {}{relaxed})", threads_text()),
         });
     }
     #[cfg(feature = "webgpu")]

@@ -6,6 +6,7 @@ pub mod data;
 pub mod measure;
 pub mod optim;
 pub mod rng;
+pub mod threads;
 pub mod workload;
 
 #[cfg(target_family = "wasm")]

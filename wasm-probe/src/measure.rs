@@ -41,6 +41,11 @@ pub struct CaseSpec {
     /// by that fraction (0.1: each step takes 10% longer) by spinning on the clock after it.
     #[serde(default)]
     pub fault: Option<String>,
+    /// Train on this many threads (src/threads.rs): natively a pool of that many OS threads, in
+    /// wasm the `threads` build with as many workers. None: the single-threaded build, as
+    /// before the axis existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
 }
 
 /// The fraction of a `slowdown:<fraction>` fault (0 < fraction <= 10); None for any other.
@@ -103,6 +108,9 @@ pub struct CaseResult {
     /// step without the time other processes took the core from it.
     #[serde(default)]
     pub step_cpu_ms: Vec<f64>,
+    /// Threads the training ran on, read back from the pool (1 without one); None from a peer.
+    #[serde(default)]
+    pub threads: Option<u32>,
 }
 
 /// Steps in each of the two windows the settle rule compares.
@@ -211,6 +219,7 @@ pub async fn run_case<H: Host>(
     host: &H,
 ) -> Result<CaseResult, String> {
     let workload = Workload::resolve(&spec.workload)?;
+    crate::threads::check(spec.threads)?;
     let stretch = match spec.fault.as_deref() {
         Some(f) => match slowdown_of(f) {
             Some(s) => Some(s?),
@@ -316,6 +325,7 @@ pub async fn run_case<H: Host>(
         optimizer: workload.optimizer.name().into(),
         backend: spec.backend.clone(),
         device: prepared.description.clone(),
+        threads: Some(crate::threads::running()),
         setup_ms,
         first_step_ms,
         warmup_ms,
@@ -387,6 +397,9 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 pub fn run_native(
     spec: &CaseSpec,
 ) -> Result<Result<CaseResult, String>, crate::backend::Unavailable> {
+    if let Err(why) = crate::threads::start_native(spec.threads) {
+        return Ok(Err(why));
+    }
     let prepared = crate::backend::prepare(&spec.backend)?;
     Ok(block_on(run_case(spec, &prepared, &NativeHost::default())))
 }
@@ -454,6 +467,7 @@ mod tests {
             epochs: None,
             fault: None,
             max_extra_warmup,
+            threads: None,
         }
     }
 

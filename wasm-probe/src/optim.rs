@@ -8,7 +8,8 @@
 //! same order, element by element in one loop over the parameter, its gradient and the two
 //! moments, moving the tensors' buffers in and out without copies where they are not shared. On
 //! a GPU backend (wgpu, WebGPU) reading buffers back would cost more than it saves, so it defers
-//! to burn's `Adam` there.
+//! to burn's `Adam` there. With a pool (`threads = N`, src/threads.rs) the loop runs in N chunks,
+//! one per thread.
 
 use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, LearningRate, Optimizer};
 use burn::prelude::*;
@@ -93,12 +94,15 @@ impl Optimizer for FusedAdam {
         let combined = bias_correction2_sqrt / (1.0 - b1.powi(time as i32));
         let eps = self.epsilon * bias_correction2_sqrt;
         let lr = lr as f32;
-        for (((p, &g), m), v) in p.iter_mut().zip(&g).zip(&mut m).zip(&mut v) {
-            *m = *m * b1 + g * f1;
-            *v = *v * b2 + g * g * f2;
-            let update = *m * combined / (v.sqrt() + eps);
-            *p -= update * lr;
-        }
+        // Element by element, so the pool (threads = N) may take it in chunks: same numbers.
+        crate::threads::zip4(&mut p, &g, &mut m, &mut v, |p, g, m, v| {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                *m = *m * b1 + g * f1;
+                *v = *v * b2 + g * g * f2;
+                let update = *m * combined / (v.sqrt() + eps);
+                *p -= update * lr;
+            }
+        });
         let tensor =
             |x: Vec<f32>| Tensor::<D>::from_data(TensorData::new(x, shape.clone()), &device);
         let momentum = AdaptiveMomentumState::new(time, tensor(m), tensor(v));

@@ -26,6 +26,10 @@
 //! plain build, round twice). Its difference from native is recorded apart, as
 //! `loss_agreement_relaxed`, under the same tolerance: no build's tolerance is widened for it, and
 //! a table of `loss_agreement` never mixes the two.
+//!
+//! A threaded case (`threads = N`) is compared with the single-threaded native reference: the
+//! pool splits the products and the optimizer without changing any number
+//! (wasm-probe/src/threads.rs), so it agrees as closely as its one-thread twin does.
 
 use super::Meter;
 use crate::plan::Case;
@@ -76,6 +80,9 @@ pub fn reference_spec(case: &Case) -> CaseSpec {
     spec.backend = "ndarray".into();
     spec.fault = None;
     spec.max_extra_warmup = 0;
+    // One thread: the reference runs in this process (no pool of its own), and a threaded case
+    // computes every number as one thread does (wasm-probe/src/threads.rs), so it must agree.
+    spec.threads = None;
     spec
 }
 
@@ -274,6 +281,7 @@ mod tests {
             samples_per_class: None,
             fault: Some("hang".into()),
             max_extra_warmup: 0,
+            threads: None,
         }
     }
 

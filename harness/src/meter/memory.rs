@@ -131,6 +131,7 @@ mod tests {
             samples_per_class: None,
             fault: None,
             max_extra_warmup: 0,
+            threads: None,
         }
     }
 

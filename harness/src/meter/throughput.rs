@@ -240,6 +240,7 @@ mod tests {
             samples_per_class: None,
             fault: None,
             max_extra_warmup: 0,
+            threads: None,
         }
     }
 

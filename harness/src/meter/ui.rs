@@ -253,6 +253,7 @@ mod tests {
             samples_per_class: None,
             fault: None,
             max_extra_warmup: 0,
+            threads: None,
         };
         let mut gaps = vec![16.0; 19];
         gaps.push(120.0);

@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// The `threads` column's place in [`COLUMNS`] (records written before it have none: empty).
+const THREADS_COLUMN: usize = {
+    let mut i = 0;
+    while !matches!(COLUMNS[i].as_bytes(), b"threads") {
+        i += 1;
+    }
+    i
+};
+
 /// A problem reading a result file, with where it is.
 #[derive(Debug)]
 pub struct ReadError {
@@ -201,6 +210,7 @@ pub fn each_record(
                     device: get(24),
                     repetition: parse_u(25)? as u32,
                     flops_per_step: parse_u(26)?,
+                    threads: get(THREADS_COLUMN),
                 },
                 metric: get(10),
                 unit: get(11),

@@ -40,7 +40,7 @@ impl Status {
 }
 
 /// The columns of `records.csv`, in order.
-pub const COLUMNS: [&str; 30] = [
+pub const COLUMNS: [&str; 31] = [
     "run_id",
     "case_id",
     "workload",
@@ -71,6 +71,7 @@ pub const COLUMNS: [&str; 30] = [
     "lower_is_better",
     "outliers_mild",
     "outliers_severe",
+    "threads",
 ];
 
 /// What a row says about the case it belongs to (the same for all its metrics).
@@ -91,6 +92,9 @@ pub struct CaseInfo {
     pub device: String,
     pub repetition: u32,
     pub flops_per_step: u64,
+    /// The threads the training ran on, read back from the probe's pool (`1` without one);
+    /// empty where the case did not say (a peer, or no result).
+    pub threads: String,
 }
 
 /// One row of `records.csv`.
@@ -185,6 +189,7 @@ impl Record {
                 .map(|s| s.outliers_severe)
                 .unwrap_or(0)
                 .to_string(),
+            c.threads.clone(),
         ]
     }
 }

@@ -16,7 +16,7 @@ pub(super) const TOP_KEYS: [&str; 10] = [
     "group",
 ];
 
-pub(super) const GROUP_KEYS: [&str; 17] = [
+pub(super) const GROUP_KEYS: [&str; 18] = [
     "workloads",
     "sizes",
     "targets",
@@ -34,6 +34,7 @@ pub(super) const GROUP_KEYS: [&str; 17] = [
     "samples_per_class",
     "fault",
     "search",
+    "threads",
 ];
 
 /// Reads and validates the scenario file at `path`.
@@ -336,6 +337,40 @@ impl Cx<'_> {
     pub(super) fn u32(&self, f: &Field<'_, '_>, min: u32, max: u32) -> Result<u32, ScenarioError> {
         // The range check makes the conversion lossless.
         self.int(f, min.into(), max.into()).map(|n| n as u32)
+    }
+
+    /// The `threads` axis: a non-empty array of thread counts, each in `1..=MAX_THREADS`, each
+    /// at most once.
+    pub(super) fn thread_counts(&self, f: &Field<'_, '_>) -> Result<Vec<u32>, ScenarioError> {
+        let items = self.array(f, "integers")?;
+        let mut out: Vec<u32> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let n = match item.get_ref() {
+                DeValue::Integer(int) => i128::from_str_radix(int.as_str(), int.radix()).ok(),
+                _ => None,
+            };
+            let Some(n) = n.filter(|n| (1..=MAX_THREADS as i128).contains(n)) else {
+                return Err(self.at(
+                    f,
+                    item.span(),
+                    format!(
+                        "{} must be an array of thread counts (integers 1 to {MAX_THREADS}), found {} at index {i}",
+                        f.name(),
+                        found(item.get_ref())
+                    ),
+                ));
+            };
+            let n = n as u32;
+            if out.contains(&n) {
+                return Err(self.at(
+                    f,
+                    item.span(),
+                    format!("duplicate thread count {n}{}", f.place),
+                ));
+            }
+            out.push(n);
+        }
+        Ok(out)
     }
 
     /// A non-empty array whose items are all strings, with each item's span; no duplicates.

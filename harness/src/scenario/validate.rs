@@ -35,7 +35,9 @@ impl Cx<'_> {
             samples_per_class: None,
             fault: None,
             search: None,
+            threads: Vec::new(),
         };
+        let mut threads_at = None;
         let mut search_at = None;
         let mut workloads = false;
         let mut sizes = None;
@@ -82,6 +84,10 @@ impl Cx<'_> {
                     g.meters = strip(names);
                 }
                 "simd" => g.simd = self.simd_values(&f)?,
+                "threads" => {
+                    g.threads = self.thread_counts(&f)?;
+                    threads_at = Some(f);
+                }
                 "epochs" => g.epochs = Some(self.u32(&f, 1, MAX_EPOCHS)?),
                 "steps" => g.steps = self.u32(&f, 1, MAX_STEPS)?,
                 "warmup" => g.warmup = self.u32(&f, 0, MAX_STEPS)?,
@@ -190,6 +196,20 @@ impl Cx<'_> {
                 ));
             }
         }
+        if let Some(f) = &threads_at {
+            // The threaded wasm build is the probe's ndarray backend with SIMD128 (bundle.rs).
+            let fits = g.backends.iter().all(|b| b == "ndarray") && g.simd == [Simd::On];
+            if !fits || g.search.is_some() {
+                return Err(self.at_value(
+                    f,
+                    format!(
+                        "{} runs the probe's ndarray backend with SIMD128 (the `threads` build): set backends = [\"ndarray\"] and simd = [true]{}",
+                        f.name(),
+                        if g.search.is_some() { ", and no `search`" } else { "" }
+                    ),
+                ));
+            }
+        }
         self.check_plan_size(index, &span, &spans, &g, catalog, planned)?;
         Ok(g)
     }
@@ -213,10 +233,12 @@ impl Cx<'_> {
             .sum();
         // Variants per size: a native target runs one; node one per backend x SIMD; a browser
         // one per backend x SIMD x context.
-        let per_wasm = (g.backends.len() as u64).checked_mul(g.simd.len() as u64);
+        let per_wasm = (g.backends.len() as u64)
+            .checked_mul(g.simd.len() as u64)
+            .and_then(|n| n.checked_mul(g.threads.len().max(1) as u64));
         let variants: Option<u64> = g.targets.iter().try_fold(0u64, |acc, t| {
             let n = if native_backend(t).is_some() {
-                Some(1)
+                Some(g.threads.len().max(1) as u64)
             } else if t == "node" {
                 per_wasm
             } else {

@@ -73,6 +73,8 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub const MAX_CASES: u64 = 100_000;
 /// Most `repetitions` of a case.
 pub const MAX_REPETITIONS: u32 = 10_000;
+/// The largest `threads` count a group may ask for (a pool of workers or OS threads).
+pub const MAX_THREADS: u32 = 64;
 /// Most measured `steps` and `warmup` steps of a case.
 pub const MAX_STEPS: u32 = 1_000_000;
 /// Most `epochs` of a case.
@@ -147,6 +149,10 @@ pub struct Group {
     /// A memory-ceiling search instead of plain cases: "samples" (tm-image) or "model" (mlp
     /// presets); see ceiling.rs.
     pub search: Option<String>,
+    /// The `threads` axis: train on each of these thread counts (natively a pool of OS threads,
+    /// in wasm the `threads` build with a pool of workers). Empty: not set, the single-threaded
+    /// builds as before the axis existed.
+    pub threads: Vec<u32>,
 }
 
 impl Group {

@@ -61,7 +61,7 @@ impl Target for NodeTarget {
         if let Some(why) = super::page::relaxed_unsupported(case) {
             return Outcome::bare(Status::Skipped, why, "node", &self.version);
         }
-        let variant = crate::bundle::variant_for(&case.backend, case.simd);
+        let variant = crate::bundle::variant_for(&case.backend, case.simd, case.threads);
         if super::page::needs_build(case, true) {
             let built = self
                 .builds

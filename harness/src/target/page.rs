@@ -88,7 +88,11 @@ pub fn add_page_fields(spec: &mut Json, case: &Case) {
         spec["peer"] = Json::from(peer.module);
     }
     // The probe build the case runs on (the bundle's subdirectory), chosen in one place.
-    spec["build"] = Json::from(crate::bundle::variant_for(&case.backend, case.simd));
+    spec["build"] = Json::from(crate::bundle::variant_for(
+        &case.backend,
+        case.simd,
+        case.threads,
+    ));
     if is_page_task(&case.workload) {
         spec["mem_limit_bytes"] = Json::from(mem_limit_bytes());
         spec["ingest_mib"] = Json::from(INGEST_MIB);

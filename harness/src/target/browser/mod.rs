@@ -232,7 +232,7 @@ impl BrowserTarget {
         if !super::page::needs_build(case, false) {
             return Ok(());
         }
-        let name = crate::bundle::variant_for(&case.backend, case.simd);
+        let name = crate::bundle::variant_for(&case.backend, case.simd, case.threads);
         self.builds
             .entry(name)
             .or_insert_with(|| crate::bundle::ensure_variant(name, true).map(|_| ()))

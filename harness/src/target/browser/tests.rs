@@ -66,6 +66,7 @@ fn new_starts_nothing_and_unknown_engines_fail_cleanly() {
         samples_per_class: None,
         fault: None,
         max_extra_warmup: 0,
+        threads: None,
     };
     let o = bad.run(&case, &mut crate::target::NoWatch);
     assert_eq!(o.status, Status::Failed);

@@ -1,0 +1,156 @@
+//! The threaded probe build end to end (issue 16): `threads = [1, 2]` trains mlp in Node.js and
+//! in a Chromium worker on the `threads` build (a pool of workers on a shared memory), and
+//! natively on a pool of OS threads; each ok case records the threads that ran (read back from
+//! the pool) in the `threads` column, and its loss agrees with native ndarray as closely as
+//! every build must. A page's main thread cannot block on the pool: there a 2-thread case is
+//! recorded `skipped`, saying why. Behaviour only, never timings.
+
+mod common;
+
+use common::{assert_no_problems, assert_run_ok, run_dir, temp_dir};
+use harness::record::{Status, read_records};
+use std::process::Command;
+
+const SCENARIO: &str = r#"
+name = "threads-test"
+repetitions = 1
+seed = 16
+warmup = 2
+steps = 3
+max_extra_warmup = 0
+timeout_s = 600
+
+[[group]]
+workloads = ["mlp"]
+sizes = ["1m"]
+targets = ["native-ndarray", "node", "chromium"]
+contexts = ["worker", "main"]
+threads = [1, 2]
+meters = ["throughput", "agreement"]
+"#;
+
+#[test]
+fn threaded_cases_run_on_two_threads_and_agree_with_native() {
+    let _one = common::exclusive();
+    let out = temp_dir("threads");
+    let scenario = out.join("threads.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(out.join("runs"))
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_run_ok(&o);
+    let dir = run_dir(&out.join("runs"));
+    let (rows, warnings) = read_records(&dir.join("records.csv")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let outcomes: Vec<_> = rows
+        .iter()
+        .map(|r| &r.record)
+        .filter(|r| r.metric == "case")
+        .collect();
+    // x 2 thread counts: native, node (main only), chromium worker and main
+    assert_eq!(outcomes.len(), 2 * 4, "{outcomes:#?}");
+    let mut problems = Vec::new();
+    for r in &outcomes {
+        let c = &r.case;
+        let wanted = if c.case_id.contains("-t2/") { "2" } else { "1" };
+        assert!(c.case_id.contains(&format!("-t{wanted}/")), "{}", c.case_id);
+        if c.target == "chromium" && c.context == "main" && wanted == "2" {
+            if r.status != Status::Skipped || !r.message.contains("main thread may not block") {
+                problems.push(format!(
+                    "{}: {} ({}), expected skipped: a page's main thread cannot wait for the pool",
+                    c.case_id,
+                    r.status.as_str(),
+                    r.message
+                ));
+            }
+            continue;
+        }
+        if r.status != Status::Ok {
+            problems.push(format!(
+                "{}: {} ({})",
+                c.case_id,
+                r.status.as_str(),
+                r.message
+            ));
+            continue;
+        }
+        if c.threads != wanted {
+            problems.push(format!("{}: threads column `{}`", c.case_id, c.threads));
+        }
+        let plural = if wanted == "1" {
+            "1 thread"
+        } else {
+            "2 threads"
+        };
+        if !c.device.contains(plural) {
+            problems.push(format!("{}: device `{}`", c.case_id, c.device));
+        }
+        if c.target == "native-ndarray" {
+            continue;
+        }
+        use harness::meter::agreement::{PPM, TOLERANCE};
+        let agree = rows
+            .iter()
+            .map(|x| &x.record)
+            .find(|x| x.case.case_id == c.case_id && x.metric == "loss_agreement");
+        let fine = agree.is_some_and(|a| {
+            a.status == Status::Ok
+                && a.summary
+                    .as_ref()
+                    .is_some_and(|s| (0.0..=TOLERANCE * PPM).contains(&s.median))
+        });
+        if !fine {
+            problems.push(format!(
+                "{}: loss_agreement {:?}",
+                c.case_id,
+                agree.map(|a| (a.status.as_str(), a.message.clone(), a.summary.clone()))
+            ));
+        }
+    }
+    assert_no_problems(&problems);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Natively, in this process: the same training on a pool of 2 threads computes every loss bit
+/// for bit as one thread does (the products split by rows or column panels of C, the optimizer
+/// by chunks), and says it ran on 2. (The only test here that starts this process's pool.)
+#[test]
+fn two_native_threads_compute_the_same_losses_as_one() {
+    use wasm_probe::measure::{CaseSpec, run_native};
+    use wasm_probe::workload::WorkloadSpec;
+    let spec = |workload: &str, size: &str, threads: Option<u32>| CaseSpec {
+        workload: WorkloadSpec {
+            workload: workload.into(),
+            size: size.into(),
+            classes: None,
+            samples_per_class: None,
+        },
+        backend: "ndarray".into(),
+        seed: 16,
+        warmup: 1,
+        steps: 3,
+        epochs: None,
+        fault: None,
+        max_extra_warmup: 0,
+        threads,
+    };
+    let bits = |l: &[f32]| l.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let mut pairs = Vec::new();
+    for (workload, size) in [("mlp", "1m"), ("tm-image", "default")] {
+        let one = run_native(&spec(workload, size, None)).unwrap().unwrap();
+        assert_eq!(one.threads, Some(1));
+        assert!(one.device.contains("1 thread"), "{}", one.device);
+        pairs.push((workload, one));
+    }
+    for (workload, one) in pairs {
+        let size = if workload == "mlp" { "1m" } else { "default" };
+        let two = run_native(&spec(workload, size, Some(2))).unwrap().unwrap();
+        assert_eq!(two.threads, Some(2), "{workload}");
+        assert!(two.device.contains("2 threads"), "{}", two.device);
+        assert_eq!(one.losses.len(), 4);
+        assert_eq!(bits(&one.losses), bits(&two.losses), "{workload}");
+    }
+}
