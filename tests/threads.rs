@@ -55,8 +55,17 @@ fn threaded_cases_run_on_two_threads_and_agree_with_native() {
     let mut problems = Vec::new();
     for r in &outcomes {
         let c = &r.case;
-        let wanted = if c.case_id.contains("-t2/") { "2" } else { "1" };
-        assert!(c.case_id.contains(&format!("-t{wanted}/")), "{}", c.case_id);
+        // `-seed16-t<N>` in the settings segment, before `-xw0` (the extension's bound).
+        let wanted = if c.case_id.contains("-seed16-t2-") {
+            "2"
+        } else {
+            "1"
+        };
+        assert!(
+            c.case_id.contains(&format!("-seed16-t{wanted}-xw0/")),
+            "{}",
+            c.case_id
+        );
         if c.target == "chromium" && c.context == "main" && wanted == "2" {
             if r.status != Status::Skipped || !r.message.contains("main thread may not block") {
                 problems.push(format!(

@@ -96,6 +96,7 @@ pub(crate) fn case(run_id: &str, workload: &str, size: &str, target: &str, rep: 
         device: if native { "cpu".into() } else { String::new() },
         repetition: rep,
         flops_per_step: params * 60,
+        ..CaseInfo::default()
     }
 }
 

@@ -641,6 +641,56 @@ fn the_simd_axis_takes_relaxed_and_the_case_id_says_so() {
 }
 
 #[test]
+fn the_threads_axis_plans_a_case_per_count_and_says_so_in_the_id() {
+    let s = ok(&format!(
+        "{}threads = [1, 2]\n",
+        MINIMAL.replace("[\"node\"]", "[\"node\", \"native-ndarray\"]")
+    ));
+    assert_eq!(s.groups[0].threads, [1, 2]);
+    let cases = crate::plan::expand(&s, &TestCatalog).unwrap();
+    // node and native, 1 and 2 threads, the default size, 3 repetitions by default
+    assert_eq!(cases.len(), 2 * 2 * DEFAULT_REPETITIONS as usize);
+    for c in &cases {
+        let t = c.threads.expect("the axis is set");
+        assert!(c.id.contains(&format!("-t{t}/")), "{}", c.id);
+        assert_eq!(c.spec().threads, Some(t));
+    }
+    // Without the axis: no thread count, ids as before.
+    let plain = crate::plan::expand(&ok(MINIMAL), &TestCatalog).unwrap();
+    assert!(
+        plain
+            .iter()
+            .all(|c| c.threads.is_none() && !c.id.contains("-t1"))
+    );
+    for (bad, found) in [
+        ("threads = [0]", "integer 0"),
+        ("threads = [65]", "integer 65"),
+        ("threads = [\"2\"]", "string \"2\""),
+    ] {
+        expect(
+            &in_group(bad),
+            Some(5),
+            Some("threads"),
+            &format!(
+                "must be an array of thread counts (integers 1 to 64), found {found} at index 0"
+            ),
+        );
+    }
+    expect(
+        &in_group("threads = [2, 2]"),
+        Some(5),
+        Some("threads"),
+        "duplicate thread count 2",
+    );
+    expect(
+        &in_group("threads = [2]\nbackends = [\"flex\"]"),
+        Some(5),
+        Some("threads"),
+        "runs the probe's ndarray backend with SIMD128 (the `threads` build)",
+    );
+}
+
+#[test]
 fn integer_too_large_for_u32() {
     expect(
         "name = \"x\"\n\nsteps = 5000000000\n",

@@ -178,6 +178,7 @@ mod tests {
             samples_per_class: None,
             fault: None,
             max_extra_warmup: 0,
+            threads: None,
         };
         assert!(needs_build(&case("tm-image", "ndarray"), false));
         assert!(needs_build(&case("tm-image", "ndarray"), true));
