@@ -53,9 +53,17 @@ pub enum Command {
         webdriver: Vec<String>,
         /// Serve the probe on HOST's address (IPv4 or IPv6; all interfaces of its family, with a
         /// warning, when HOST is not an address of this machine); browsers fetch it from
-        /// http://HOST:PORT/
+        /// http://HOST:PORT/ (https://HOST:PORT/ when they are remote)
         #[arg(long, value_name = "HOST")]
         serve_host: Option<String>,
+        /// Run every browser engine's cases (those without their own --webdriver) on this
+        /// Selenium Grid, e.g. http://10.0.0.9:4444/wd/hub; the probe is served over https
+        #[arg(long, value_name = "URL")]
+        grid: Option<String>,
+        /// Shard the remote cases over N concurrent sessions (one case per session at a time;
+        /// one session per engine at a time unless the Grid lists more slots for it)
+        #[arg(long, value_name = "N")]
+        sessions: Option<usize>,
     },
     /// List workloads with their sizes (parameters, FLOPs per step), targets and meters
     List {
@@ -461,6 +469,8 @@ pub fn main(cli: Cli) -> i32 {
             quiet,
             webdriver,
             serve_host,
+            grid,
+            sessions,
             memory_cap,
             force,
         } => {
@@ -471,9 +481,14 @@ pub fn main(cli: Cli) -> i32 {
                 (Some(_), Some(_)) => Err(Error::Input(
                     "gapbench run: give either a scenario file or --resume DIR, not both (a resumed run uses its own scenario)".into(),
                 )),
-                _ => match crate::target::TargetOptions::from_flags(&webdriver, serve_host.as_deref()) {
+                _ => match crate::target::TargetOptions::from_flags(&webdriver, serve_host.as_deref())
+                    .and_then(|t| t.with_grid(grid.as_deref(), sessions))
+                {
                     Err(e) => Err(Error::Input(e)),
                     Ok(targets) => {
+                    for w in targets.warnings() {
+                        eprintln!("warning: {w}");
+                    }
                     let opts = crate::runner::RunOptions {
                         out_root: out,
                         resume,

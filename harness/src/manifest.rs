@@ -55,6 +55,51 @@ pub struct Manifest {
     /// engines as shipped, and the report says so.
     #[serde(default)]
     pub engine_env: Vec<String>,
+    /// The devices that ran this run's browser cases, once each (the records' `host` column
+    /// names them by `id`); empty when every case ran here.
+    #[serde(default)]
+    pub fleet: Vec<Device>,
+}
+
+/// A device that ran cases: this machine (`local`), or a remote browser on a WebDriver endpoint
+/// (a Grid node, a cloud device), as far as the endpoint and the page tell.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// What records name it by: `local`, the Grid node's URI, or the endpoint's URL.
+    pub id: String,
+    /// The WebDriver endpoint its sessions were opened on (empty: a local driver).
+    #[serde(default)]
+    pub endpoint: String,
+    pub engine: String,
+    #[serde(default)]
+    pub engine_version: String,
+    /// `navigator.userAgent`, `.platform`, `.hardwareConcurrency`, `.deviceMemory` (GiB,
+    /// rounded by the browser), and the WebGPU adapter's info, where the page exposes them.
+    #[serde(default)]
+    pub user_agent: String,
+    #[serde(default)]
+    pub platform: String,
+    #[serde(default)]
+    pub hardware_concurrency: Option<u64>,
+    #[serde(default)]
+    pub device_memory_gb: Option<f64>,
+    #[serde(default)]
+    pub gpu: String,
+    /// `isSecureContext` and `crossOriginIsolated` of the probe page (None: not read).
+    #[serde(default)]
+    pub secure_context: Option<bool>,
+    #[serde(default)]
+    pub cross_origin_isolated: Option<bool>,
+    /// What is not measured on this device, and why (empty: everything the meters measure).
+    #[serde(default)]
+    pub not_measured: String,
+}
+
+impl Device {
+    /// Whether the browser runs elsewhere (a WebDriver endpoint): no process here to meter.
+    pub fn remote(&self) -> bool {
+        !self.endpoint.is_empty()
+    }
 }
 
 /// The most a `manifest.json` may hold.
@@ -199,6 +244,21 @@ impl Manifest {
             engine_env: engine_env(std::env::vars_os().filter_map(|(k, v)| {
                 Some((k.into_string().ok()?, v.to_string_lossy().into_owned()))
             })),
+            fleet: Vec::new(),
+        }
+    }
+
+    /// Add `d` to the fleet unless a device with its id and engine is listed (the first read
+    /// of its page facts is kept, a later one fills what that lacked).
+    pub fn add_device(&mut self, d: &Device) {
+        match self
+            .fleet
+            .iter_mut()
+            .find(|f| f.id == d.id && f.engine == d.engine)
+        {
+            Some(f) if f.user_agent.is_empty() && !d.user_agent.is_empty() => *f = d.clone(),
+            Some(_) => {}
+            None => self.fleet.push(d.clone()),
         }
     }
 

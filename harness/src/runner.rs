@@ -11,6 +11,9 @@ use crate::target::{self, Outcome, Target};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+mod shard;
+use shard::Sink;
+
 pub struct RunOptions {
     /// Where run directories go (`results/` by default).
     pub out_root: PathBuf,
@@ -79,11 +82,26 @@ fn info_for(run_id: &str, case: &Case, outcome: &Outcome) -> CaseInfo {
             .map(|r| r.flops_per_step)
             .or(w.as_ref().map(|w| w.flops_per_step()))
             .unwrap_or(0),
+        host: outcome
+            .device
+            .as_ref()
+            .map_or_else(|| "local".to_string(), |d| d.id.clone()),
+        secure_context: flag(outcome.device.as_ref().and_then(|d| d.secure_context)),
+        cross_origin_isolated: flag(
+            outcome
+                .device
+                .as_ref()
+                .and_then(|d| d.cross_origin_isolated),
+        ),
         threads: r
             .and_then(|r| r.threads)
             .map(|t| t.to_string())
             .unwrap_or_default(),
     }
+}
+
+fn flag(b: Option<bool>) -> String {
+    b.map(|b| b.to_string()).unwrap_or_default()
 }
 
 /// Turn an outcome into records through the case's meters.
@@ -243,7 +261,7 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
     };
     let run_id = manifest.run_id.clone();
     // Continuing: cut what a crash left of an unfinished case (record/repair.rs, `repair`).
-    let (mut writer, repair) = RecordWriter::open(&dir, opts.resume.is_some())
+    let (writer, repair) = RecordWriter::open(&dir, opts.resume.is_some())
         .map_err(|e| Error::Other(format!("{}: cannot write records: {e}", dir.display())))?;
     for m in repair.messages(&dir) {
         eprintln!("warning: {m}");
@@ -291,15 +309,29 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut sink = Sink {
+        writer,
+        manifest,
+        dir: &dir,
+        lines: Vec::new(),
+        bar,
+        progress: opts.progress,
+    };
+    // `--sessions N`: the remote cases first, sharded; then the rest here, one at a time.
+    let (sharded, serial): (Vec<&Case>, Vec<&Case>) = if opts.targets.sessions > 1 {
+        todo.iter()
+            .partition(|c| opts.targets.endpoint(&c.target).is_some())
+    } else {
+        (Vec::new(), todo.clone())
+    };
+    let mut interrupted = !sharded.is_empty() && shard::run(&sharded, opts, cap, &mut sink)?;
     let mut targets: BTreeMap<String, Result<Box<dyn Target>, String>> = BTreeMap::new();
-    let mut lines = Vec::new();
-    let mut interrupted = false;
-    for case in &todo {
-        if crate::interrupt::interrupted() {
+    for case in &serial {
+        if interrupted || crate::interrupt::interrupted() {
             interrupted = true;
             break;
         }
-        bar.set_message(case.id.clone());
+        sink.bar.set_message(case.id.clone());
         let target = targets
             .entry(case.target.clone())
             .or_insert_with(|| target::open(&case.target, &opts.targets));
@@ -315,26 +347,15 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
             break;
         }
         let (records, samples) = records_for(&run_id, case, &outcome, &meters);
-        writer
-            .write_case(&run_id, &records, &samples)
-            .map_err(|e| Error::Other(format!("{}: cannot append records: {e}", dir.display())))?;
-        manifest.cases_done += 1;
-        let _ = manifest.write(&dir);
-        let line = summary_line(case, &outcome, &records);
-        if opts.progress {
-            // Each case as it ends (the table at the end sorts them): a first result shows
-            // as soon as it is measured, not after the whole suite.
-            let done = bar.position() + 1;
-            let text = format!("[{done}/{}] {}", bar.length().unwrap_or(0), line.brief());
-            if bar.is_hidden() {
-                eprintln!("{text}");
-            } else {
-                bar.println(text);
-            }
-        }
-        lines.push(line);
-        bar.inc(1);
+        sink.commit(case, &outcome, &records, &samples)?;
     }
+    let Sink {
+        mut writer,
+        mut manifest,
+        mut lines,
+        bar,
+        ..
+    } = sink;
     let cells_todo: Vec<_> = cells.iter().filter(|c| !done.contains(&c.id)).collect();
     bar.inc_length(cells_todo.len() as u64);
     for cell in cells_todo {

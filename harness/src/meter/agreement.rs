@@ -324,6 +324,7 @@ mod tests {
             page: serde_json::Value::Null,
             engine: "node".into(),
             engine_version: String::new(),
+            device: None,
         };
         let (recs, _) = Agreement.records(&c, &CaseInfo::default(), &outcome);
         let find = |m: &str| recs.iter().find(|r| r.metric == m).unwrap();
@@ -375,6 +376,7 @@ mod tests {
             page: serde_json::Value::Null,
             engine: "chromium".into(),
             engine_version: String::new(),
+            device: None,
         };
         let (recs, _) = Agreement.records(&c, &CaseInfo::default(), &outcome);
         assert!(recs.iter().all(|r| r.metric != "loss_agreement"));

@@ -9,7 +9,7 @@
 use super::Meter;
 use super::cap::{Seen, Watchdog};
 use crate::plan::Case;
-use crate::record::{CaseInfo, Record, Sample};
+use crate::record::{CaseInfo, Record, Sample, Status};
 use crate::target::{Outcome, Processes};
 use std::sync::{Arc, Mutex};
 
@@ -77,6 +77,25 @@ impl Meter for Memory {
                 index,
                 value,
             }));
+        }
+        // A remote browser: nothing here to sample, and the rows say so rather than go missing.
+        if pss.is_empty()
+            && let Some(d) = outcome.device.as_ref().filter(|d| d.remote())
+        {
+            for metric in ["peak_pss", "mean_pss"] {
+                let mut r = Record::outcome(
+                    info,
+                    Status::Skipped,
+                    &format!(
+                        "not measured on the remote device {}: {}",
+                        d.id, d.not_measured
+                    ),
+                );
+                r.metric = metric.into();
+                r.unit = "MiB".into();
+                r.lower_is_better = true;
+                recs.push(r);
+            }
         }
         if let Some(rss) = outcome.peak_rss_bytes
             && !case.meters.iter().any(|m| m == "throughput")

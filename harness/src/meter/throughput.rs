@@ -256,6 +256,7 @@ mod tests {
             page: serde_json::Value::Null,
             engine: "native".into(),
             engine_version: String::new(),
+            device: None,
         };
         crate::runner::records_for("t", case, &outcome, &Meters::with_cap(case, None))
     }

@@ -40,7 +40,7 @@ impl Status {
 }
 
 /// The columns of `records.csv`, in order.
-pub const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 34] = [
     "run_id",
     "case_id",
     "workload",
@@ -71,6 +71,9 @@ pub const COLUMNS: [&str; 31] = [
     "lower_is_better",
     "outliers_mild",
     "outliers_severe",
+    "host",
+    "secure_context",
+    "cross_origin_isolated",
     "threads",
 ];
 
@@ -92,6 +95,12 @@ pub struct CaseInfo {
     pub device: String,
     pub repetition: u32,
     pub flops_per_step: u64,
+    /// The device that ran the case: `local`, or a remote one's id (`manifest.json`'s `fleet`).
+    pub host: String,
+    /// Whether the probe page was a secure context / cross-origin isolated: `true`, `false`, or
+    /// empty where no page ran or it was not read.
+    pub secure_context: String,
+    pub cross_origin_isolated: String,
     /// The threads the training ran on, read back from the probe's pool (`1` without one);
     /// empty where the case did not say (a peer, or no result).
     pub threads: String,
@@ -189,6 +198,9 @@ impl Record {
                 .map(|s| s.outliers_severe)
                 .unwrap_or(0)
                 .to_string(),
+            c.host.clone(),
+            c.secure_context.clone(),
+            c.cross_origin_isolated.clone(),
             c.threads.clone(),
         ]
     }

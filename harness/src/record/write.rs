@@ -16,6 +16,10 @@ pub struct RecordWriter {
     /// Test hook (`GAPBENCH_TEST_WRITE_CHUNK=<bytes>`): write each buffer in pieces of this many
     /// bytes with a millisecond between them, so that a test's SIGKILL lands mid-write.
     pub(super) chunk: Option<usize>,
+    /// Fields per records row: [`COLUMNS`]'s count, or fewer when a resumed run's file was
+    /// started by a gapbench with fewer columns (its header is a prefix of today's: the rows
+    /// appended keep to it, so the file stays readable).
+    pub(super) width: usize,
 }
 
 pub(super) fn csv_bytes<I, T>(rows: impl IntoIterator<Item = I>) -> std::io::Result<Vec<u8>>
@@ -59,6 +63,11 @@ impl RecordWriter {
             drop(file);
             OpenOptions::new().append(true).open(&path)
         };
+        let width = if append {
+            existing_width(&dir.join("records.csv"))?
+        } else {
+            COLUMNS.len()
+        };
         let chunk = std::env::var("GAPBENCH_TEST_WRITE_CHUNK")
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
@@ -69,6 +78,7 @@ impl RecordWriter {
                 records: open("records.csv", &COLUMNS)?,
                 samples: open("samples.csv", &SAMPLE_COLUMNS)?,
                 chunk,
+                width,
             },
             repaired,
         ))
@@ -115,9 +125,38 @@ impl RecordWriter {
         // The `case` rows last: a case whose rows were cut short has none, so it is not done.
         let (marks, metrics): (Vec<&Record>, Vec<&Record>) =
             records.iter().partition(|r| r.metric == "case");
-        let buf = csv_bytes(metrics.iter().chain(&marks).map(|r| r.fields()))?;
+        let width = self.width;
+        let buf = csv_bytes(metrics.iter().chain(&marks).map(|r| {
+            let mut f = r.fields();
+            f.truncate(width);
+            f
+        }))?;
         Self::commit(&mut self.records, &buf, self.chunk)
     }
+}
+
+/// How many of [`COLUMNS`] an existing records.csv's header holds: all of them for a new or
+/// empty file; its column count when its header is a prefix of [`COLUMNS`] (an older gapbench);
+/// an error otherwise (not a file this gapbench can append to).
+fn existing_width(path: &Path) -> std::io::Result<usize> {
+    use std::io::BufRead;
+    let Ok(f) = File::open(path) else {
+        return Ok(COLUMNS.len());
+    };
+    let mut first = String::new();
+    std::io::BufReader::new(f).read_line(&mut first)?;
+    let header: Vec<&str> = first.trim_end().split(',').collect();
+    if first.trim().is_empty() {
+        return Ok(COLUMNS.len());
+    }
+    if header.len() <= COLUMNS.len() && COLUMNS[..header.len()] == header[..] {
+        return Ok(header.len());
+    }
+    Err(std::io::Error::other(format!(
+        "{}: its header is not one gapbench writes ({} columns); cannot append to it",
+        path.display(),
+        header.len()
+    )))
 }
 
 /// Flush a string to `path` atomically: write a temporary file, then rename it into place.

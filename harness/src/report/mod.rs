@@ -6,6 +6,7 @@ pub(crate) mod doc;
 mod efficiency;
 mod environment;
 mod findings;
+mod fleet;
 mod format;
 mod frontier;
 mod gap;
@@ -161,6 +162,7 @@ fn build(runs: &[Run], twins: &Twins, warnings: &[String]) -> Doc {
     );
     let (gap_section, geos) = gap::section(runs, twins, multi);
     let mut sections = vec![findings::section(runs, &geos), reading, environment(runs)];
+    sections.extend(fleet::fleet(runs));
     sections.push(rate_chart(
         runs,
         multi,

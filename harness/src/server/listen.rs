@@ -5,6 +5,8 @@ use super::*;
 /// A running static file server; stops on [`ProbeServer::shutdown`] or when dropped.
 pub struct ProbeServer {
     addr: SocketAddr,
+    /// Served over https with a self-signed certificate (`tls.rs`).
+    https: bool,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -22,6 +24,29 @@ impl ProbeServer {
         bind: IpAddr,
         port: u16,
         limits: Limits,
+    ) -> io::Result<ProbeServer> {
+        Self::start_inner(root, bind, port, limits, None)
+    }
+
+    /// As [`ProbeServer::start`], over https with a certificate made now for `host` (and
+    /// loopback): remote browsers get a secure context on any host, accepting the certificate
+    /// (`acceptInsecureCerts`).
+    pub fn start_https(
+        root: &Path,
+        bind: IpAddr,
+        port: u16,
+        host: Option<&str>,
+    ) -> io::Result<ProbeServer> {
+        let acceptor = super::tls::acceptor(host)?;
+        Self::start_inner(root, bind, port, Limits::default(), Some(acceptor))
+    }
+
+    fn start_inner(
+        root: &Path,
+        bind: IpAddr,
+        port: u16,
+        limits: Limits,
+        tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> io::Result<ProbeServer> {
         let root = root.canonicalize().map_err(|e| {
             io::Error::new(
@@ -56,15 +81,17 @@ impl ProbeServer {
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let root = Arc::new(root);
+        let https = tls.is_some();
         let thread = std::thread::Builder::new()
             .name("probe-server".into())
             .spawn(move || {
-                rt.block_on(accept_loop(listener, root, limits, stop_rx));
+                rt.block_on(accept_loop(listener, root, limits, tls, stop_rx));
                 // Drops open keep-alive connections; bounded wait for any in-flight file read.
                 rt.shutdown_timeout(Duration::from_secs(2));
             })?;
         Ok(ProbeServer {
             addr,
+            https,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -90,7 +117,8 @@ impl ProbeServer {
                 IpAddr::V6(v6) => format!("[{v6}]"),
             },
         };
-        format!("http://{host}:{port}/")
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{host}:{port}/")
     }
 
     /// Stop accepting, drop open connections and join the server thread.
@@ -177,6 +205,7 @@ pub(super) async fn accept_loop(
     listener: tokio::net::TcpListener,
     root: Arc<PathBuf>,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.connections.max(1)));
@@ -203,18 +232,36 @@ pub(super) async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let root = Arc::clone(&root);
         let io = TimedIo::new(stream, limits.io_timeout);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let root = Arc::clone(&root);
-                async move { Ok::<_, std::convert::Infallible>(handle(req, root).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .max_buf_size(64 * 1024)
-                .serve_connection(TokioIo::new(io), service)
-                .await;
+            match tls {
+                None => serve(io, root, limits).await,
+                // The handshake within the header limit, like a request's headers.
+                Some(acceptor) => {
+                    let shake = tokio::time::timeout(limits.header_timeout, acceptor.accept(io));
+                    if let Ok(Ok(stream)) = shake.await {
+                        serve(stream, root, limits).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }
+}
+
+/// Serve one connection (plain or TLS) until it closes or breaks a limit.
+async fn serve<I>(io: I, root: Arc<PathBuf>, limits: Limits)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let root = Arc::clone(&root);
+        async move { Ok::<_, std::convert::Infallible>(handle(req, root).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }

@@ -50,6 +50,7 @@ mod body;
 mod files;
 mod listen;
 mod timed_io;
+mod tls;
 
 pub use body::*;
 use files::*;

@@ -49,6 +49,8 @@ pub struct Outcome {
     /// The engine that ran it ("native", "node", "chromium", ...) and its exact version.
     pub engine: String,
     pub engine_version: String,
+    /// The device that ran it, where a target knows (browser targets); None: this machine.
+    pub device: Option<crate::manifest::Device>,
 }
 
 impl Outcome {
@@ -77,6 +79,7 @@ impl Outcome {
             page: reply.meters,
             engine: engine.into(),
             engine_version: engine_version.into(),
+            device: None,
         }
     }
 
@@ -94,6 +97,7 @@ impl Outcome {
             page: serde_json::Value::Null,
             engine: engine.into(),
             engine_version: engine_version.into(),
+            device: None,
         }
     }
 }

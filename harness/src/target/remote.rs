@@ -13,6 +13,11 @@ pub struct TargetOptions {
     pub webdriver: BTreeMap<String, String>,
     /// The host browsers fetch the probe from; the probe server binds its address (`server::bind_address`).
     pub serve_host: Option<String>,
+    /// A Selenium Grid (`--grid URL`): the endpoint of every browser engine without its own
+    /// `--webdriver`.
+    pub grid: Option<String>,
+    /// Concurrent remote sessions the cases are sharded over (`--sessions N`; 1: one at a time).
+    pub sessions: usize,
 }
 
 impl TargetOptions {
@@ -35,10 +40,78 @@ impl TargetOptions {
         Ok(opts)
     }
 
-    /// The remote endpoint for `engine`, if one was given.
-    pub fn endpoint(&self, engine: &str) -> Option<&str> {
-        self.webdriver.get(engine).map(String::as_str)
+    /// With `--grid URL` and `--sessions N`: the error is one line naming the flag.
+    pub fn with_grid(
+        mut self,
+        grid: Option<&str>,
+        sessions: Option<usize>,
+    ) -> Result<Self, String> {
+        if let Some(g) = grid {
+            let (_, url) = parse_webdriver(&format!("chromium={g}"))
+                .map_err(|e| e.replacen("--webdriver `chromium=", "--grid `", 1))?;
+            self.grid = Some(url);
+        }
+        self.sessions = sessions.unwrap_or(1);
+        if self.sessions == 0 {
+            return Err("--sessions 0: expected at least 1".into());
+        }
+        if self.sessions > 1 && self.grid.is_none() && self.webdriver.is_empty() {
+            return Err(format!(
+                "--sessions {}: shards cases over remote sessions only; give --grid URL or --webdriver ENGINE=URL (local browsers share this machine and are measured one at a time)",
+                self.sessions
+            ));
+        }
+        Ok(self)
     }
+
+    /// The remote endpoint for `engine`, if one was given (its own `--webdriver`, else `--grid`).
+    pub fn endpoint(&self, engine: &str) -> Option<&str> {
+        self.webdriver
+            .get(engine)
+            .or(self
+                .grid
+                .as_ref()
+                .filter(|_| engines::by_name(engine).is_some()))
+            .map(String::as_str)
+    }
+
+    /// Whether any browser runs remotely.
+    pub fn any_remote(&self) -> bool {
+        self.grid.is_some() || !self.webdriver.is_empty()
+    }
+
+    /// What to warn about before a run: remote browsers on another machine sent to this
+    /// machine's loopback address (no `--serve-host`), where they find nothing.
+    pub fn warnings(&self) -> Vec<String> {
+        if self.serve_host.is_some() {
+            return Vec::new();
+        }
+        self.webdriver
+            .values()
+            .chain(&self.grid)
+            .filter(|url| !is_loopback_url(url))
+            .map(|url| {
+                format!(
+                    "remote browsers at {url} are sent to the probe at 127.0.0.1 (this machine's loopback, not theirs): pass --serve-host HOST with an address they reach, unless the endpoint tunnels to this machine"
+                )
+            })
+            .collect()
+    }
+}
+
+/// Whether an endpoint URL's host is loopback (the endpoint runs on this machine).
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `ENGINE=URL`, e.g. `chromium=http://127.0.0.1:4444/wd/hub`.
@@ -158,6 +231,35 @@ mod tests {
         assert_eq!(o.endpoint("firefox"), Some("http://a:1/"));
         assert_eq!(o.endpoint("chromium"), None);
         assert_eq!(o.serve_host.as_deref(), Some("10.0.0.5"));
+    }
+
+    #[test]
+    fn a_grid_serves_every_engine_without_its_own_endpoint() {
+        let o = TargetOptions::from_flags(&["firefox=http://ff:1".into()], None)
+            .unwrap()
+            .with_grid(Some("http://hub:4444/wd/hub"), Some(2))
+            .unwrap();
+        assert_eq!(o.endpoint("firefox"), Some("http://ff:1/"));
+        assert_eq!(o.endpoint("chromium"), Some("http://hub:4444/wd/hub/"));
+        assert_eq!(o.endpoint("native-ndarray"), None);
+        assert_eq!(o.sessions, 2);
+        assert_eq!(o.warnings().len(), 2, "{:?}", o.warnings());
+        let local = TargetOptions::default()
+            .with_grid(Some("http://127.0.0.1:4444/wd/hub"), None)
+            .unwrap();
+        assert!(local.warnings().is_empty());
+        assert_eq!(local.sessions, 1);
+        for (grid, sessions, flag) in [
+            (Some("https://hub"), None, "--grid"),
+            (None, Some(2), "--sessions 2"),
+            (Some("http://hub:1"), Some(0), "--sessions 0"),
+        ] {
+            let e = TargetOptions::default()
+                .with_grid(grid, sessions)
+                .unwrap_err();
+            assert!(e.starts_with(flag), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

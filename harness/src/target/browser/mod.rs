@@ -14,6 +14,7 @@
 //! case gets a fresh browser. Closing the target kills every task of the cgroup and removes it.
 //! Elsewhere, and for a remote endpoint, the PSS watchdog (`meter/cap.rs`) is the cap.
 
+mod device;
 mod discovery;
 mod driver;
 pub mod engines;
@@ -22,6 +23,8 @@ mod pagepoll;
 mod protocol;
 mod session;
 mod xvfb;
+
+pub use device::grid_slots;
 
 use super::{CaseWatch, Outcome, Processes, Reply, Target};
 use crate::cgroup::CaseCgroup;
@@ -132,8 +135,8 @@ impl BrowserTarget {
     }
 
     /// Open sessions on the WebDriver endpoint `url` (e.g. a Selenium Grid hub) instead of
-    /// starting a local driver. Capabilities stay the same, without the local profile directory;
-    /// the browser `binary` is sent only where this machine has it at that path.
+    /// starting a local driver. Capabilities stay the same, without the local profile directory
+    /// and browser path, with `acceptInsecureCerts`: the probe is served over https.
     pub fn with_remote(mut self, url: Option<String>) -> Self {
         self.remote = url;
         self
@@ -186,7 +189,9 @@ impl BrowserTarget {
     }
 
     fn outcome(&self, status: Status, message: impl Into<String>) -> Outcome {
-        Outcome::bare(status, message, &self.name, &self.version)
+        let mut o = Outcome::bare(status, message, &self.name, &self.version);
+        o.device = self.outcome_device();
+        o
     }
 
     /// The parts that live for the whole run: runtime, binaries, bundle and probe server.
@@ -214,7 +219,12 @@ impl BrowserTarget {
             if let Some(note) = note {
                 eprintln!("warning: {note}");
             }
-            let server = ProbeServer::start(&bundle, bind, 0).map_err(|e| {
+            // A remote browser gets the probe over https: a secure context on any host.
+            let server = match self.remote {
+                Some(_) => ProbeServer::start_https(&bundle, bind, 0, self.serve_host.as_deref()),
+                None => ProbeServer::start(&bundle, bind, 0),
+            };
+            let server = server.map_err(|e| {
                 (
                     Status::Failed,
                     format!("cannot start the probe server: {e}"),
@@ -345,8 +355,12 @@ impl Target for BrowserTarget {
             Ok(reply) => {
                 if capped {
                     self.drop_session();
+                } else {
+                    self.read_page_facts();
                 }
-                super::page::outcome(case, reply, &self.name, &self.version)
+                let mut o = super::page::outcome(case, reply, &self.name, &self.version);
+                o.device = self.outcome_device();
+                o
             }
             Err(mut f) => {
                 // A dead WebDriver server: say so (the next case starts a new one).
@@ -364,10 +378,14 @@ impl Target for BrowserTarget {
                         reset: true,
                     };
                 }
+                // The device of the session that ran it, read before that session ends.
+                let device = self.outcome_device();
                 if f.reset || capped {
                     self.drop_session();
                 }
-                self.outcome(f.status, f.message)
+                let mut o = self.outcome(f.status, f.message);
+                o.device = device;
+                o
             }
         }
     }

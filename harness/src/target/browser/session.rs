@@ -8,17 +8,18 @@ pub(super) struct Session {
     pub(super) client: Client,
     /// Its profile directory (Chromium, Firefox); WebKit's lives with the driver.
     pub(super) profile: Option<PathBuf>,
+    /// The device it runs on (`device.rs`); its page facts are read after its first case.
+    pub(super) device: crate::manifest::Device,
+    pub(super) facts_read: bool,
 }
 
 impl BrowserTarget {
     pub(super) fn capabilities(&self, profile: Option<&Path>) -> Capabilities {
-        // A remote end gets the binary only where this machine has it (a grid on loopback, the
-        // same image); otherwise its driver picks its own browser.
+        // A remote end never gets this machine's browser path: its node picks its own browser
+        // (a real node with another layout refuses a binary it does not have).
         let browser = match (&self.bins, &self.remote) {
-            (Some(b), _) => b.browser.display().to_string(),
-            (None, Some(_)) => find_binaries(self.engine())
-                .map(|b| b.browser.display().to_string())
-                .unwrap_or_default(),
+            (_, Some(_)) => String::new(),
+            (Some(b), None) => b.browser.display().to_string(),
             (None, None) => unreachable!("binaries found before a local session"),
         };
         let profile = profile.map(|p| p.display().to_string()).unwrap_or_default();
@@ -28,6 +29,10 @@ impl BrowserTarget {
             _ => unreachable!("capabilities are an object"),
         };
         strip_local_paths(&mut caps, &browser, &profile);
+        // The probe comes over https with a certificate made for this run (server/tls.rs).
+        if self.remote.is_some() {
+            caps.insert("acceptInsecureCerts".into(), Json::Bool(true));
+        }
         caps
     }
 
@@ -90,7 +95,13 @@ impl BrowserTarget {
                     }) {
                         self.version = v.to_string();
                     }
-                    self.session = Some(Session { client, profile });
+                    let device = self.session_device(&client);
+                    self.session = Some(Session {
+                        client,
+                        profile,
+                        device,
+                        facts_read: false,
+                    });
                     return Ok(());
                 }
                 Err(why) => {
