@@ -3,14 +3,18 @@
 //! only when a case runs on it ([`ensure_variant`]): `simd` (burn's ndarray backend with SIMD128,
 //! what most cases run), `nosimd` (without SIMD128: the SIMD gap is itself a measurement),
 //! `flex` and `flex-nosimd` (burn's flex backend), `webgpu` (burn on WebGPU in the page, long
-//! to compile), and `threads` (ndarray with SIMD128 on a shared memory, trained by a pool of
+//! to compile), `threads` (ndarray with SIMD128 on a shared memory, trained by a pool of
 //! workers: `-Z build-std` rebuilds std with atomics, about 8 minutes on 2 cores, 25 under
-//! load). A first run pays about 5 minutes per variant it needs.
+//! load), and `memory64` (ndarray with SIMD128 in a wasm64 module, without wasm-bindgen:
+//! [`memory64`]). A first run pays about 5 minutes per variant it needs.
 
 use crate::scenario::Simd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
+
+#[path = "bundle_memory64.rs"]
+pub mod memory64;
 
 /// One build of the probe: its name (the bundle's subdirectory), rustflags and cargo features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,9 +32,10 @@ pub struct Variant {
 
 /// Every build the bundle can hold: burn's ndarray and flex backends, each with and without
 /// SIMD128, ndarray with relaxed SIMD too (its matrix kernel multiplies and adds with
-/// `f32x4.relaxed_madd`), burn's WebGPU backend (with SIMD128), and the shared-memory `threads`
-/// build (ndarray with SIMD128 and atomics, trained by a pool of workers).
-pub const ALL_VARIANTS: [Variant; 7] = [
+/// `f32x4.relaxed_madd`), burn's WebGPU backend (with SIMD128), the shared-memory `threads`
+/// build, and ndarray with SIMD128 in a wasm64 module (`memory64`: a 64-bit memory; getrandom's
+/// custom backend, fed by an import).
+pub const ALL_VARIANTS: [Variant; 8] = [
     Variant {
         name: "simd",
         rustflags: "-C target-feature=+simd128",
@@ -71,6 +76,12 @@ pub const ALL_VARIANTS: [Variant; 7] = [
         name: "threads",
         rustflags: THREADS_RUSTFLAGS,
         features: "ndarray,threads",
+        build_std: true,
+    },
+    Variant {
+        name: "memory64",
+        rustflags: "-C target-feature=+simd128 --cfg getrandom_backend=\"custom\"",
+        features: "ndarray",
         build_std: true,
     },
 ];
@@ -125,6 +136,7 @@ pub fn variant_for(backend: &str, simd: Option<Simd>, threads: Option<u32>) -> &
         ("flex", _) => "flex",
         (_, Some(Simd::Off)) => "nosimd",
         (_, Some(Simd::Relaxed)) => "relaxed",
+        (_, Some(Simd::Memory64)) => "memory64",
         _ => "simd",
     }
 }
@@ -227,18 +239,27 @@ fn is_fresh(v: &Variant, out: &Path, sources: SystemTime) -> bool {
 /// Compile one variant to wasm and bind it into `dir/<name>`, unless it is current.
 fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result<(), String> {
     let out = dir.join(v.name);
-    if is_fresh(v, &out, sources_mtime(root)) {
+    let m64 = v.name == "memory64";
+    let sources = sources_mtime(root);
+    if (m64 && memory64::is_fresh(v, &out, sources)) || (!m64 && is_fresh(v, &out, sources)) {
         return Ok(());
     }
     if progress {
         let slow = if v.name == "webgpu" {
             " (burn's wgpu stack: the first build takes about 30 minutes on 2 cores)"
+        } else if m64 {
+            " (wasm64, std compiled for it: about 8 minutes on 2 cores the first time, 23 under load)"
         } else if v.build_std {
             " (std rebuilt with atomics: about 8 minutes on 2 cores the first time)"
         } else {
             " (about 5 minutes on 2 cores the first time)"
         };
         eprintln!("building the wasm probe ({}){slow} ...", v.name);
+    }
+    if m64 {
+        let started = SystemTime::now();
+        memory64::build(root, &out, v)?;
+        return write_stamp(&out, &memory64::stamp(v), started);
     }
     let target_dir = target_root().join(format!("wasm-{}", v.name));
     let mut args = vec![
@@ -318,8 +339,13 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
     });
     let _ = std::fs::remove_dir_all(&tmp);
     moved?;
+    write_stamp(&out, &stamp_text(v), started)
+}
+
+/// Write a variant's stamp, dated to when its build read the sources (`started`).
+fn write_stamp(out: &Path, text: &str, started: SystemTime) -> Result<(), String> {
     let stamp = out.join(".stamp");
-    std::fs::write(&stamp, stamp_text(v)).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    std::fs::write(&stamp, text).map_err(|e| format!("{}: {e}", stamp.display()))?;
     // Date the stamp to when the build read the sources: an edit made during it is not lost.
     let f = std::fs::File::options()
         .write(true)
@@ -549,6 +575,11 @@ mod tests {
         assert_eq!(variant_for("ndarray", Some(Simd::Off), None), "nosimd");
         assert_eq!(variant_for("ndarray", Some(Simd::On), None), "simd");
         assert_eq!(variant_for("ndarray", Some(Simd::Relaxed), None), "relaxed");
+        assert_eq!(
+            variant_for("ndarray", Some(Simd::Memory64), None),
+            "memory64"
+        );
+        assert!(variant("memory64").is_some_and(|v| v.rustflags.contains("getrandom_backend")));
         assert!(variant("relaxed").is_some_and(|v| v.rustflags.contains("gapbench_relaxed_simd")));
         assert_eq!(variant_for("flex", None, None), "flex");
         assert_eq!(variant_for("flex", Some(Simd::On), None), "flex");

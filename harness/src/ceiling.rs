@@ -238,7 +238,8 @@ pub fn search_samples(base: &Case, run: &mut dyn FnMut(&Case) -> Outcome) -> Cei
                 break;
             }
         }
-    } else {
+    } else if !skipped(&ceiling) {
+        // (A skipped trial, e.g. a build this engine cannot load, ends the search: no size runs.)
         hi = Some(p);
         while !crate::interrupt::interrupted() && ceiling.trials < MAX_TRIALS && p > 2 {
             p /= 2;
@@ -271,6 +272,14 @@ pub fn search_samples(base: &Case, run: &mut dyn FnMut(&Case) -> Outcome) -> Cei
         ceiling.stop = stop;
     }
     ceiling
+}
+
+/// Whether the search's last trial was skipped (the target cannot run it at any size).
+fn skipped(ceiling: &Ceiling) -> bool {
+    ceiling
+        .stop
+        .as_ref()
+        .is_some_and(|s| s.status == Status::Skipped)
 }
 
 /// The trial case of the model search for `size`.
@@ -502,5 +511,28 @@ mod tests {
         let r = records(&CaseInfo::default(), &cell, &c);
         assert_eq!(r[1].metric, "ceiling_model_params");
         assert_eq!(r[1].summary.as_ref().unwrap().median, params as f64);
+    }
+
+    /// A build the engine cannot load (memory64 in WebKit) skips every size: one trial, recorded
+    /// skipped with the reason, not a halving down to 2 samples of skips.
+    #[test]
+    fn a_skipped_first_trial_ends_the_samples_search() {
+        let mut n = 0;
+        let c = search_samples(&base(), &mut |_| {
+            n += 1;
+            Outcome::bare(Status::Skipped, "no memory64 here", "webkit", "")
+        });
+        assert_eq!((n, c.trials), (1, 1));
+        assert!(c.best.is_none());
+        let info = CaseInfo::default();
+        let cell = Cell {
+            search: "samples".into(),
+            id: "ceiling-samples/webkit/ndarray-memory64/main/r1".into(),
+            base: base(),
+            sizes: vec![],
+        };
+        let r = records(&info, &cell, &c);
+        assert!(r.iter().all(|r| r.status == Status::Skipped), "{r:?}");
+        assert!(r[1].message.contains("skipped at 300 samples: no memory64 here"));
     }
 }

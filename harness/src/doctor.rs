@@ -125,6 +125,12 @@ pub fn checks() -> Vec<Check> {
             install: "rustup target add wasm32-unknown-unknown",
         },
         Check {
+            // The memory64 build compiles std for wasm64 (tier 3) from the toolchain's sources.
+            what: "memory64 build (rust-src)",
+            found: crate::bundle::memory64::ready().ok(),
+            install: crate::bundle::memory64::INSTALL,
+        },
+        Check {
             // The threads build rebuilds std with atomics (-Z build-std) from the toolchain's sources.
             what: "threads build (rust-src)",
             found: crate::bundle::std_sources().ok(),

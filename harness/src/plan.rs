@@ -112,22 +112,25 @@ impl Case {
         )
     }
 
-    /// `ndarray-simd`, `ndarray-nosimd`, `ndarray-relaxed`, or the native backend alone.
+    /// `ndarray-simd`, `ndarray-nosimd`, `ndarray-relaxed`, `ndarray-memory64`, or the native
+    /// backend alone.
     pub fn variant(&self) -> String {
         match self.simd {
             Some(Simd::On) => format!("{}-simd", self.backend),
             Some(Simd::Off) => format!("{}-nosimd", self.backend),
             Some(Simd::Relaxed) => format!("{}-relaxed", self.backend),
+            Some(Simd::Memory64) => format!("{}-memory64", self.backend),
             None => self.backend.clone(),
         }
     }
 
-    /// The records' `simd` column: `simd`, `no-simd`, `relaxed` or `-` (native).
+    /// The records' `simd` column: `simd`, `no-simd`, `relaxed`, `memory64` or `-` (native).
     pub fn simd_label(&self) -> &'static str {
         match self.simd {
             Some(Simd::On) => "simd",
             Some(Simd::Off) => "no-simd",
             Some(Simd::Relaxed) => "relaxed",
+            Some(Simd::Memory64) => "memory64",
             None => "-",
         }
     }

@@ -138,6 +138,21 @@ export function relaxedSimdMissing() {
     "using i8x16.relaxed_swizzle (wasm-feature-detect's relaxed-simd test), so the relaxed build cannot load";
 }
 
+// A module declaring a 64-bit function table (memory64's table64): the wasm64 build has one.
+const TABLE64 = [0, 97, 115, 109, 1, 0, 0, 0, 4, 4, 1, 0x70, 4, 0];
+
+// Why this engine cannot run the probe's memory64 build, or null when it can: detected (the
+// wasm_memory64 module above, a 64-bit memory, and a 64-bit table, both of which the build
+// declares, must validate), not assumed from the engine's name or version.
+export function memory64Missing() {
+  const memory = valid(MODULES.wasm_memory64);
+  const table = valid(TABLE64);
+  if (memory && table) return null;
+  const what = memory ? "a 64-bit table (table64, which the wasm64 build declares)"
+    : "a 64-bit memory (wasm-feature-detect's memory64 test)";
+  return `this engine's WebAssembly has no memory64: WebAssembly.validate() rejects a module declaring ${what}, so the memory64 build cannot load`;
+}
+
 const MIB = 1048576;
 const PAGE = 65536;
 

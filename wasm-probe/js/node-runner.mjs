@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import { failure } from "./probe.js";
-import { relaxedSimdMissing } from "./meters.js";
+import { memory64Missing, relaxedSimdMissing } from "./meters.js";
 import { startPool, threadsMissing } from "./pool.js";
 
 const bundleDir = process.argv[2];
@@ -54,10 +54,14 @@ if (["capabilities", "ingestion", "calibrate", "estimate"].includes(spec.workloa
   reply = { status: "skipped", message: `Node.js ${process.version} has no WebGPU: navigator.gpu is ${said}` };
 } else if (variant === "relaxed" && relaxedSimdMissing()) {
   reply = { status: "skipped", message: `Node.js ${process.version}: ${relaxedSimdMissing()}` };
+} else if (variant === "memory64" && memory64Missing()) {
+  reply = { status: "skipped", message: `${memory64Missing()} (Node.js ${process.version})` };
 } else if (variant === "threads" && threadsMissing(spec.threads || 1)) {
   reply = { status: "skipped", message: `Node.js ${process.version}: ${threadsMissing(spec.threads || 1)}` };
 } else try {
-  mod = await import(pathToFileURL(path.join(dir, "wasm_probe.js")).href);
+  // The memory64 build's glue is the hand-written memory64.js (no wasm-bindgen for wasm64).
+  const glue = variant === "memory64" ? path.join(path.dirname(dir), "memory64.js") : path.join(dir, "wasm_probe.js");
+  mod = await import(pathToFileURL(glue).href);
   await mod.default({ module_or_path: readFileSync(path.join(dir, "wasm_probe_bg.wasm")) });
   mod.install_panic_hook();
   // `threads = N`: the pool's worker threads, started before the case (it waits for them).

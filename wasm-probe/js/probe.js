@@ -1,7 +1,7 @@
 // gapbench probe glue: runs one case of the wasm probe on the page's main thread or in a
 // dedicated Web Worker, and hands back the probe's JSON reply. Shared by the page and the worker.
 
-import { relaxedSimdMissing } from "./meters.js";
+import { memory64Missing, relaxedSimdMissing } from "./meters.js";
 import { startPool, threadsMissing } from "./pool.js";
 
 const bundles = new Map();
@@ -11,7 +11,9 @@ const memories = new Map(); // variant -> its WebAssembly.Memory (memory meter)
 export async function load(variant, base) {
   if (!bundles.has(variant)) {
     bundles.set(variant, (async () => {
-      const mod = await import(`${base}${variant}/wasm_probe.js`);
+      // The memory64 build has no wasm-bindgen glue: memory64.js is its hand-written loader.
+      const glue = variant === "memory64" ? `${base}memory64.js` : `${base}${variant}/wasm_probe.js`;
+      const mod = await import(glue);
       const exports = await mod.default({ module_or_path: new URL(`${base}${variant}/wasm_probe_bg.wasm`, import.meta.url) });
       if (exports && exports.memory) memories.set(variant, exports.memory);
       mod.install_panic_hook();
@@ -136,6 +138,10 @@ export async function runHere(spec, base, yieldBetweenSteps, onStep) {
   try {
     if (variant === "relaxed") {
       const missing = relaxedSimdMissing();
+      if (missing) return JSON.stringify({ status: "skipped", message: missing });
+    }
+    if (variant === "memory64") {
+      const missing = memory64Missing();
       if (missing) return JSON.stringify({ status: "skipped", message: missing });
     }
     if (variant === "threads") {

@@ -9,8 +9,10 @@ pub mod rng;
 pub mod threads;
 pub mod workload;
 
-#[cfg(target_family = "wasm")]
+#[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(target_arch = "wasm64")]
+mod wasm64;
 
 pub use measure::{CaseResult, CaseSpec};
 pub use workload::{Workload, WorkloadSpec, catalog};

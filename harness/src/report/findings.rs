@@ -99,20 +99,39 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
         }
     }
 
-    // Ceilings: the largest model and the most samples that trained under the memory cap.
-    for (metric, label) in [
+    // Ceilings: the largest model and the most samples that trained under the memory cap; the
+    // memory64 build's (a 64-bit memory) in rows of their own, beside wasm32's.
+    for (metric, label, memory64) in [
         (
             "ceiling_model_params",
             "largest MLP that trained (under the memory cap)",
+            false,
+        ),
+        (
+            "ceiling_model_params",
+            "largest MLP that trained, memory64 build (under the memory cap)",
+            true,
         ),
         (
             "ceiling_samples",
             "most tm-image samples held (under the memory cap)",
+            false,
+        ),
+        (
+            "ceiling_samples",
+            "most tm-image samples held, memory64 build (under the memory cap)",
+            true,
         ),
     ] {
         let mut row: Row = (label.into(), BTreeMap::new());
         for run in runs {
-            for r in run.records.iter().filter(|r| r.metric == metric) {
+            let of_build = |r: &&crate::record::Record| (r.case.simd == "memory64") == memory64;
+            for r in run
+                .records
+                .iter()
+                .filter(|r| r.metric == metric)
+                .filter(of_build)
+            {
                 if measured(r).is_some() {
                     let suffix = if r.case.context == "main" {
                         String::new()
@@ -124,6 +143,13 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
                         &engine_label(&r.case),
                         format!("{}{suffix}", ceiling_cell(&r.message)),
                     );
+                } else if r.status == crate::record::Status::Skipped {
+                    // A build this engine cannot load (memory64 in WebKit): say so, shortly.
+                    let m = r.message.as_str();
+                    let after = m.split_once("stopped by skipped at ").map_or(m, |(_, t)| t);
+                    let why = after.split_once(": ").map_or(after, |(_, w)| w);
+                    let why = why.split_once(": ").map_or(why, |(w, _)| w);
+                    push(&mut row, &engine_label(&r.case), format!("skipped: {why}"));
                 }
             }
         }

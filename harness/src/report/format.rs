@@ -61,12 +61,14 @@ pub(crate) fn ratio_fig(r: f64, ci: Option<(f64, f64)>) -> String {
     }
 }
 
-/// `ndarray-simd` / `ndarray-nosimd` / `ndarray-relaxed` / `ndarray`, as in case ids.
+/// `ndarray-simd` / `ndarray-nosimd` / `ndarray-relaxed` / `ndarray-memory64` / `ndarray`, as in
+/// case ids.
 pub(crate) fn variant(c: &CaseInfo) -> String {
     match c.simd.as_str() {
         "simd" => format!("{}-simd", c.backend),
         "no-simd" => format!("{}-nosimd", c.backend),
         "relaxed" => format!("{}-relaxed", c.backend),
+        "memory64" => format!("{}-memory64", c.backend),
         _ => c.backend.clone(),
     }
 }

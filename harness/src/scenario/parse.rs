@@ -405,21 +405,22 @@ impl Cx<'_> {
         Ok(out)
     }
 
-    /// The `simd` axis: booleans (SIMD128 or not) and `"relaxed"`, each at most once.
+    /// The `simd` axis: booleans (SIMD128 or not), `"relaxed"` and `"memory64"`, each at most once.
     pub(super) fn simd_values(&self, f: &Field<'_, '_>) -> Result<Vec<Simd>, ScenarioError> {
-        let items = self.array(f, "booleans or \"relaxed\"")?;
+        let items = self.array(f, "booleans, \"relaxed\" or \"memory64\"")?;
         let mut out: Vec<Simd> = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let v = match item.get_ref() {
                 DeValue::Boolean(true) => Simd::On,
                 DeValue::Boolean(false) => Simd::Off,
                 DeValue::String(s) if s.as_ref() == "relaxed" => Simd::Relaxed,
+                DeValue::String(s) if s.as_ref() == "memory64" => Simd::Memory64,
                 other => {
                     return Err(self.at(
                         f,
                         item.span(),
                         format!(
-                            "{} must be an array of booleans (true/false) or \"relaxed\", found {} at index {i}",
+                            "{} must be an array of booleans (true/false), \"relaxed\" or \"memory64\", found {} at index {i}",
                             f.name(),
                             found(other)
                         ),

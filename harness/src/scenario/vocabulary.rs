@@ -30,13 +30,16 @@ pub fn native_backend(target: &str) -> Option<&'static str> {
 
 /// A wasm build's SIMD, one value of a group's `simd` axis: `false` (scalar wasm), `true`
 /// (SIMD128) or `"relaxed"` (SIMD128 plus relaxed SIMD: the matrix kernel's multiply-add is
-/// `f32x4.relaxed_madd`, fused where the engine and the host have an FMA).
+/// `f32x4.relaxed_madd`, fused where the engine and the host have an FMA), or `"memory64"`
+/// (SIMD128 in a wasm64 build with a 64-bit memory: past wasm32's 4 GiB and its 2 GiB largest
+/// allocation, where the engine has memory64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Simd {
     Off,
     On,
     Relaxed,
+    Memory64,
 }
 
 impl Simd {
@@ -46,6 +49,7 @@ impl Simd {
             Simd::Off => "false",
             Simd::On => "true",
             Simd::Relaxed => "\"relaxed\"",
+            Simd::Memory64 => "\"memory64\"",
         }
     }
 }
@@ -127,7 +131,7 @@ pub struct Group {
     pub sizes: Vec<String>,
     pub targets: Vec<String>,
     pub contexts: Vec<String>,
-    /// The SIMD builds to run: `true`, `false`, `"relaxed"` (see [`Simd`]).
+    /// The SIMD builds to run: `true`, `false`, `"relaxed"`, `"memory64"` (see [`Simd`]).
     pub simd: Vec<Simd>,
     pub backends: Vec<String>,
     /// Train this many full epochs instead of `warmup` + `steps`.

@@ -77,6 +77,16 @@ pub fn relaxed_unsupported(case: &Case) -> Option<String> {
             case.backend
         )
     })
+    .or_else(|| {
+        // The memory64 build compiles only ndarray (bundle.rs); a peer keeps its own memory.
+        (case.simd == Some(Simd::Memory64) && case.backend != "ndarray").then(|| {
+            format!(
+                "`simd = \"memory64\"` is a wasm64 build of the probe's ndarray backend; backend `{}` \
+                 has no memory64 build",
+                case.backend
+            )
+        })
+    })
 }
 
 /// Add what the page meters and page tasks read to a case's JSON spec.

@@ -5,10 +5,11 @@ use super::*;
 pub(super) const MLP_INPUT: usize = 1024;
 pub(super) const MLP_CLASSES: usize = 10;
 pub(super) const MLP_DEPTH: usize = 4;
-/// (preset, hidden width): log-spaced from ~0.1M to ~300M parameters. 300m (1.2 GB of weights;
-/// with gradients and Adam's two moments ~4.8 GB) is past what wasm32's 4 GiB memory can train,
-/// so the model-ceiling search finds the wall.
-pub(super) const MLP_PRESETS: [(&str, usize); 8] = [
+/// (preset, hidden width): log-spaced from ~0.1M to ~1B parameters. 300m (1.2 GB of weights;
+/// with gradients and Adam's two moments ~4.8 GB) is at the edge of what wasm32's 4 GiB memory
+/// can train, so the model-ceiling search finds the wall; 1b (4 GB of weights, ~16 GB to train)
+/// is past it, for the memory64 build's search.
+pub(super) const MLP_PRESETS: [(&str, usize); 9] = [
     ("0.1m", 80),
     ("0.3m", 200),
     ("1m", 430),
@@ -17,6 +18,7 @@ pub(super) const MLP_PRESETS: [(&str, usize); 8] = [
     ("30m", 3000),
     ("100m", 5620),
     ("300m", 9830),
+    ("1b", 18100),
 ];
 pub(super) const CNN_PRESETS: [(&str, usize); 4] = [("w1", 1), ("w2", 2), ("w4", 4), ("w8", 8)];
 
