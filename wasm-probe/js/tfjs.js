@@ -9,8 +9,9 @@
 // (tfjs/, copied from node_modules; nothing is fetched from elsewhere), in Node from node_modules.
 
 import { workloadOf, synthesize, stepCounts, batchOrder, resultHead } from "./peer.js";
+import { holdLikeTeachableMachine, rowsOf, TM_SUFFIX, TM_DEVICE } from "./tfjs-tm.js";
 
-export const BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm-fit", "tfjs-wasm-threads-fit"];
+export const BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfjs-webgl", "tfjs-webgpu", "tfjs-wasm-fit", "tfjs-wasm-threads-fit", "tfjs-wasm-tm", "tfjs-cpu-tm"];
 // `<backend>-fit` (e.g. tfjs-wasm-fit): the same model trained the way Teachable Machine drives
 // TF.js (teachable-mobilenet.ts `train()`): the samples as a tf.data dataset shuffled once,
 // `model.fitDataset` over whole epochs in batches, the held-out samples as `validationData`
@@ -19,6 +20,11 @@ export const BACKENDS = ["tfjs-cpu", "tfjs-wasm", "tfjs-wasm-threads", "tfjs-web
 // iteration, the per-epoch validation and fit's `tf.nextFrame()` yields fall outside the steps
 // but inside `train_ms`. Without `epochs` in the scenario, fit stops after warm-up + steps batches.
 export const FIT_SUFFIX = "-fit";
+// `<backend>-tm` (tfjs-wasm-tm, tfjs-cpu-tm): fit as `-fit`, with the samples also *held* the way
+// Teachable Machine holds them (tfjs-tm.js): one Float32Array per sample, read back with
+// dataSync() from a tensor the backend computed, instead of the peers' one Float32Array of the
+// whole set. The memory-ceiling search (scenarios/ceilings-tm.toml) runs it to find where a TM-like
+// app stops, beside where the probe stops.
 
 // --- loading ---------------------------------------------------------------------------------
 
@@ -145,14 +151,17 @@ export async function run(spec, lib, now = () => performance.now(), between = un
   const { w, skip } = workloadOf(spec, "TF.js");
   if (skip) return { status: "skipped", message: skip };
   if (spec.fault) return { status: "skipped", message: "fault injection is a wasm-probe feature" };
-  const fit = String(spec.backend).endsWith(FIT_SUFFIX);
-  const base = fit ? spec.backend.slice(0, -FIT_SUFFIX.length) : spec.backend;
+  const tm = String(spec.backend).endsWith(TM_SUFFIX);
+  const fit = tm || String(spec.backend).endsWith(FIT_SUFFIX);
+  const base = tm ? spec.backend.slice(0, -TM_SUFFIX.length)
+    : fit ? spec.backend.slice(0, -FIT_SUFFIX.length) : spec.backend;
   const chosen = await useBackend(tf, wasm, base, spec.simd !== false);
   if (chosen.skip) return { status: "skipped", message: chosen.skip };
   if (fit) chosen.device += "; model.fitDataset as Teachable Machine (batches of a tf.data dataset, validationData, metrics accuracy)";
+  if (tm) chosen.device += TM_DEVICE;
 
   const t0 = now();
-  const data = synthesize(w.data, spec.seed);
+  const data = tm ? await holdLikeTeachableMachine(tf, w.data, spec.seed, between) : synthesize(w.data, spec.seed);
   const { model, optimizer } = buildModel(tf, w, spec.seed, fit);
   const setup_ms = now() - t0;
   const f = w.data.features, C = w.data.classes;
@@ -167,7 +176,7 @@ export async function run(spec, lib, now = () => performance.now(), between = un
     const rows = idx.length;
     for (let j = 0; j < rows; j++) {
       const i = idx[j];
-      xbuf.set(data.trainX.subarray(i * f, (i + 1) * f), j * f);
+      xbuf.set(rowsOf(data.trainX, f, i, i + 1), j * f);
       ybuf[j] = data.trainY[i];
     }
     return tf.tidy(() => [
@@ -211,7 +220,7 @@ export async function run(spec, lib, now = () => performance.now(), between = un
     for (let s = 0; s < nValid; s += 256) {
       const e = Math.min(s + 256, nValid);
       const hits = tf.tidy(() => {
-        const x = tf.tensor2d(data.validX.subarray(s * f, e * f), [e - s, f]);
+        const x = tf.tensor2d(rowsOf(data.validX, f, s, e), [e - s, f]);
         const pred = model.predict(x).argMax(1);
         return pred.equal(tf.tensor1d(data.validY.subarray(s, e), "int32")).sum();
       });
@@ -238,7 +247,7 @@ async function fitLikeTeachableMachine(tf, model, w, data, order, warmup, measur
   const f = w.data.features, C = w.data.classes;
   const oneHot = (c) => { const y = new Array(C).fill(0); y[c] = 1; return y; };
   const samples = (xs, ys, idx) => ({
-    xs: tf.data.array(idx.map((i) => xs.subarray(i * f, (i + 1) * f))),
+    xs: tf.data.array(idx.map((i) => rowsOf(xs, f, i, i + 1))),
     ys: tf.data.array(idx.map((i) => oneHot(ys[i]))),
   });
   const train = samples(data.trainX, data.trainY, order);

@@ -47,6 +47,11 @@ fn ceiling_cell(message: &str) -> String {
     }
 }
 
+/// A record of the TF.js peer holding its samples as Teachable Machine does (`tfjs-wasm-tm`).
+fn tm_style(r: &crate::record::Record) -> bool {
+    r.case.backend.ends_with("-tm") && crate::target::peer::peer_label(&r.case.backend).is_some()
+}
+
 /// A run as the findings name it: its scenario's name where no other run has the same one, else
 /// its run id.
 fn short_name(runs: &[Run], run_id: &str) -> String {
@@ -156,6 +161,29 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
         rows.push(row);
     }
 
+    // The same sample search with TF.js holding its samples as Teachable Machine does (the
+    // `-tm` backends, wasm-probe/js/tfjs-tm.js): where a TM-like app stops.
+    let mut row: Row = (
+        "most tm-image samples held, TF.js with TM-style samples (under the memory cap)".into(),
+        BTreeMap::new(),
+    );
+    for run in runs {
+        for r in run
+            .records
+            .iter()
+            .filter(|r| r.metric == "ceiling_samples" && tm_style(r))
+        {
+            if measured(r).is_some() {
+                push(
+                    &mut row,
+                    &engine_label(&r.case),
+                    format!("{} ({})", ceiling_cell(&r.message), r.case.backend),
+                );
+            }
+        }
+    }
+    rows.push(row);
+
     // UI stalls and background tabs, per context.
     for (metric, label, unit) in [
         ("frame_gap_max", "longest frame gap while training", " ms"),
@@ -168,7 +196,11 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
         let mut row: Row = (label.into(), BTreeMap::new());
         let mut from: BTreeSet<&str> = BTreeSet::new();
         for run in runs {
-            for r in run.records.iter().filter(|r| r.metric == metric) {
+            for r in run
+                .records
+                .iter()
+                .filter(|r| r.metric == metric && !tm_style(r))
+            {
                 if let Some(sum) = measured(r) {
                     from.insert(&r.case.run_id);
                     push(

@@ -731,3 +731,57 @@ fn frontier_says_what_trains_within_each_budget_and_where_wasm32_stops() {
     let section = md_section(&md, "What trains in a tab: the trainability frontier");
     assert!(section.contains("Not measured in these runs"), "{section}");
 }
+
+#[test]
+fn tm_style_tfjs_sample_ceilings_are_a_findings_row_of_their_own() {
+    let tmp = TempDir::new("tm-ceiling");
+    let d = tmp.path().join("c-1");
+    let ceiling = |backend: &str, n: f64, stop: &str| {
+        let mut c = on_backend(case("c-1", "tm-image", "default", "chromium", 1), backend);
+        c.case_id =
+            format!("ceiling-samples/chromium/{backend}-simd/main/w0-s2-c3-n16384-seed42/r1");
+        let msg = format!("largest that trained: {n} samples; stopped by {stop} (9 trials)");
+        let mut r = Record::measured(&c, "ceiling_samples", "samples", false, &[n]);
+        r.message = msg.clone();
+        (
+            vec![Record::outcome(&c, Status::Ok, &msg), r],
+            Vec::<Sample>::new(),
+        )
+    };
+    write_run(
+        &d,
+        "c-1",
+        "2025-11-26T10:00:00Z",
+        &[
+            ceiling(
+                "ndarray",
+                491520.0,
+                "oom at 540672 samples: capacity overflow",
+            ),
+            ceiling(
+                "tfjs-wasm-tm",
+                811008.0,
+                "oom at 860160 samples: over the memory cap of 6144 MiB",
+            ),
+        ],
+    );
+    let files = write_report(&[d], &tmp.path().join("out")).unwrap();
+    let md = std::fs::read_to_string(&files.markdown).unwrap();
+    let findings = md_section(&md, "Findings");
+    let row = |label: &str| {
+        findings
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label}")))
+            .unwrap_or_else(|| panic!("no row `{label}`: {findings}"))
+            .to_string()
+    };
+    let probe = row("most tm-image samples held (under the memory cap)");
+    let tm = row("most tm-image samples held, TF.js with TM-style samples");
+    assert!(probe.contains("491520 samples; oom at 540672"), "{probe}");
+    assert!(!probe.contains("811008"), "{probe}");
+    assert!(
+        tm.contains("811008 samples; oom at 860160 (tfjs-wasm-tm)"),
+        "{tm}"
+    );
+    assert!(!tm.contains("491520"), "{tm}");
+}

@@ -20,12 +20,14 @@ pub struct Peer {
 pub const PEERS: [Peer; 3] = [
     Peer {
         module: "tfjs.js",
-        about: "TensorFlow.js 4.22 (trainOnBatch; -fit: fitDataset as Teachable Machine drives it)",
+        about: "TensorFlow.js 4.22 (trainOnBatch; -fit: fitDataset as Teachable Machine drives it; -tm: also the samples held as TM holds them, one Float32Array each)",
         backends: &[
             ("tfjs-wasm", "TF.js trainOnBatch 1 thread"),
             ("tfjs-wasm-threads", "TF.js trainOnBatch threads"),
             ("tfjs-wasm-fit", "TF.js fitDataset (as TM)"),
             ("tfjs-wasm-threads-fit", "TF.js fitDataset threads (as TM)"),
+            ("tfjs-wasm-tm", "TF.js, TM-style samples (wasm)"),
+            ("tfjs-cpu-tm", "TF.js, TM-style samples (cpu)"),
             ("tfjs-cpu", "TF.js cpu (plain JS)"),
             ("tfjs-webgl", "TF.js WebGL"),
             ("tfjs-webgpu", "TF.js WebGPU"),
