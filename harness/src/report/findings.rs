@@ -134,7 +134,7 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
             for r in run
                 .records
                 .iter()
-                .filter(|r| r.metric == metric)
+                .filter(|r| r.metric == metric && !tm_style(r))
                 .filter(of_build)
             {
                 if measured(r).is_some() {
@@ -196,11 +196,7 @@ pub(crate) fn section(runs: &[Run], geos: &[Geo]) -> Section {
         let mut row: Row = (label.into(), BTreeMap::new());
         let mut from: BTreeSet<&str> = BTreeSet::new();
         for run in runs {
-            for r in run
-                .records
-                .iter()
-                .filter(|r| r.metric == metric && !tm_style(r))
-            {
+            for r in run.records.iter().filter(|r| r.metric == metric) {
                 if let Some(sum) = measured(r) {
                     from.insert(&r.case.run_id);
                     push(
