@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use wasm_probe::workload::{Workload, WorkloadSpec};
 
 /// The peers' files: the JS modules, what they share, and the Python peer and generator.
-const PEER_FILES: [&str; 6] = [
+const PEER_FILES: [&str; 7] = [
     "wasm-probe/js/tfjs.js",
+    "wasm-probe/js/tfjs-tm.js",
     "wasm-probe/js/jaxjs.js",
     "wasm-probe/js/ortweb.js",
     "wasm-probe/js/peer.js",

@@ -24,10 +24,10 @@ export const TM_DEVICE = "; samples held as Teachable Machine holds them (one Fl
 
 // TM's VALIDATION_FRACTION is 0.15; the workload's own holdout (0.15 for tm-image) is used, split
 // TM's way (ceil per class).
-const NOISE_POOL = 512;
+const NOISE_POOL = 500;
 // Main thread: let the page breathe this often while samples are added (TM adds them one by one
 // as the webcam delivers frames).
-const YIELD_EVERY = 2048;
+const YIELD_EVERY = 2000;
 
 // The training set as TM holds it: `{ features, classes, trainX: Float32Array[] (one per
 // sample), trainY: Int32Array, validX: Float32Array[], validY: Int32Array, bytes }` (the same
