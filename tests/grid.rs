@@ -95,6 +95,9 @@ impl Grid {
         let child = Command::new("java")
             .args(args)
             .env(MARK_VAR, &self.mark)
+            // Firefox without a display, as on a lab node without one (Selenium 3's node does not
+            // pass the session's `-headless` on to geckodriver's Firefox).
+            .env("MOZ_HEADLESS", "1")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
