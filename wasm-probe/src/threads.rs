@@ -77,11 +77,18 @@ pub fn start_native(n: Option<u32>) -> Result<(), String> {
     }
     #[cfg(feature = "threads")]
     {
-        rayon::ThreadPoolBuilder::new()
+        let built = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .thread_name(|i| format!("gapbench-pool-{i}"))
-            .build_global()
-            .map_err(|e| format!("cannot start a pool of {n} threads: {e}"))?;
+            .build_global();
+        if let Err(e) = built {
+            // A process has one global pool: a later case asking for the same count reuses it.
+            let same = STARTED.load(std::sync::atomic::Ordering::Relaxed)
+                && rayon::current_num_threads() == n;
+            if !same {
+                return Err(format!("cannot start a pool of {n} threads: {e}"));
+            }
+        }
         use_pool(n);
         Ok(())
     }
