@@ -339,8 +339,15 @@ pub fn render(req: &Request, preds: &[Prediction]) -> String {
             ),
             _ => String::new(),
         };
+        // Sizes that all have the same FLOPs a step (tm-image's data sizes) leave no FLOP rate
+        // to fit: the step is all overhead then, and saying "inf GFLOP/s" would mislead.
+        let rate = if p.effective_gflops.is_finite() {
+            format!("{:.1} GFLOP/s past it at this size", p.effective_gflops)
+        } else {
+            "no FLOP-dependent part (the sizes measured have the same FLOPs a step)".into()
+        };
         t.push_str(&format!(
-            "  {:36} {:>9.3} ms/step  setup {:.0} ms  total {}{}{}; model {:.3} ms a step + {:.1} GFLOP/s past it at this size\n",
+            "  {:36} {:>9.3} ms/step  setup {:.0} ms  total {}{}{}; model {:.3} ms a step + {rate}\n",
             p.platform,
             p.step_ms,
             p.setup_ms,
@@ -348,7 +355,6 @@ pub fn render(req: &Request, preds: &[Prediction]) -> String {
             interval,
             denormal,
             p.model.overhead_ms,
-            p.effective_gflops,
         ));
     }
     t
