@@ -192,27 +192,6 @@ backends = ["jaxjs-wasm"]
 meters = ["throughput"]
 "#;
 
-/// gapbench's median step time of one Node.js jaxjs-wasm tm-image case, ms.
-fn gapbench_median(dir: &Path, round: usize) -> f64 {
-    let scenario = dir.join("check.toml");
-    std::fs::write(&scenario, CHECK_SCENARIO).unwrap();
-    let out = dir.join(format!("out-{round}"));
-    gapbench_run(&scenario, &out);
-    let run = run_dir(&out);
-    let (rows, _) = read_records(&run.join("records.csv")).unwrap();
-    let case = rows
-        .iter()
-        .find(|r| r.record.metric == "case")
-        .expect("a case row");
-    assert_eq!(
-        case.record.status,
-        Status::Ok,
-        "gapbench's case: {}",
-        case.record.message
-    );
-    median(&rows, &case.record.case.case_id, "step_time").expect("a step_time record")
-}
-
 #[test]
 fn jaxjs_record_agrees_with_independent_script() {
     if !installed() {
@@ -221,7 +200,7 @@ fn jaxjs_record_agrees_with_independent_script() {
     let _one = common::exclusive(); // timing: not next to other heavy tests of this binary
     let dir = temp_dir("jaxjs-check");
     common::assert_agrees_with_script("jax-js", "jaxjs_check.mjs", |round| {
-        gapbench_median(&dir, round)
+        common::one_case_median(&dir, round, CHECK_SCENARIO)
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -152,27 +152,6 @@ backends = ["ortweb-wasm"]
 meters = ["throughput"]
 "#;
 
-/// gapbench's median step time of one Chromium ortweb-wasm tm-image case, ms.
-fn gapbench_median(dir: &std::path::Path, round: usize) -> f64 {
-    let scenario = dir.join("check.toml");
-    std::fs::write(&scenario, CHECK_SCENARIO).unwrap();
-    let out = dir.join(format!("out-{round}"));
-    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
-        .args(["run", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&scenario)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "gapbench run failed ({})", o.status);
-    let (rows, _) = read_records(&run_dir(&out).join("records.csv")).unwrap();
-    let case = rows
-        .iter()
-        .find(|r| r.record.metric == "case")
-        .expect("a case row");
-    assert_eq!(case.record.status, Status::Ok, "{}", case.record.message);
-    median(&rows, &case.record.case.case_id, "step_time").expect("a step_time record")
-}
-
 /// gapbench's Chromium step agrees within 15% with tests/peers/ortweb_check.mjs (ORT's docs' loop
 /// in a bare page, outside gapbench). This VM's speed drifts, so the two run interleaved, 3 rounds
 /// and up to 9 while the medians disagree; it fails when all rounds' medians still differ by >15%.
@@ -184,7 +163,7 @@ fn ortweb_record_agrees_with_independent_script() {
     let _one = common::exclusive();
     let dir = temp_dir("ortweb-check");
     common::assert_agrees_with_script("ORT-Web", "ortweb_check.mjs", |round| {
-        gapbench_median(&dir, round)
+        common::one_case_median(&dir, round, CHECK_SCENARIO)
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

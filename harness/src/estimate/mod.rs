@@ -17,6 +17,7 @@ pub use observe::{
     DENORMAL_ONSET, Observations, Total, label_of, observe, observe_records, parse_id,
 };
 use observe::{data_bytes, median};
+use std::collections::BTreeMap;
 use wasm_probe::workload::{Workload, WorkloadSpec};
 
 /// What is asked: a workload instance and how long it trains.
@@ -258,6 +259,44 @@ pub fn validate(obs: &Observations) -> Vec<Validation> {
             });
         }
     }
+    out.extend(validate_in_page(obs));
+    out
+}
+
+/// `estimate.js`'s predictions against the same run's training of the same request on the same
+/// platform: the median prediction over the median measured time of the training's steps (warm-up
+/// included, setup apart: `estimate.js` predicts the steps; the setup is tens of ms).
+fn validate_in_page(obs: &Observations) -> Vec<Validation> {
+    let mut predicted: BTreeMap<(String, String, u64), Vec<f64>> = BTreeMap::new();
+    for p in &obs.in_page {
+        predicted
+            .entry((p.platform.clone(), label_of(&p.spec), p.steps))
+            .or_default()
+            .push(p.ms);
+    }
+    let mut out = Vec::new();
+    for ((platform, label, steps), ms) in predicted {
+        let measured: Vec<f64> = obs
+            .totals
+            .iter()
+            .filter(|t| t.platform == platform && t.steps == steps && label_of(&t.spec) == label)
+            .map(|t| t.ms - t.setup_ms)
+            .collect();
+        if measured.is_empty() {
+            continue;
+        }
+        out.push(Validation {
+            platform,
+            label: format!(
+                "{label}, {steps} steps ({} estimates, {} trainings)",
+                ms.len(),
+                measured.len()
+            ),
+            what: "estimate.js s",
+            measured: median(measured) / 1000.0,
+            predicted: median(ms) / 1000.0,
+        });
+    }
     out
 }
 
@@ -300,8 +339,15 @@ pub fn render(req: &Request, preds: &[Prediction]) -> String {
             ),
             _ => String::new(),
         };
+        // Sizes that all have the same FLOPs a step (tm-image's data sizes) leave no FLOP rate
+        // to fit: the step is all overhead then, and saying "inf GFLOP/s" would mislead.
+        let rate = if p.effective_gflops.is_finite() {
+            format!("{:.1} GFLOP/s past it at this size", p.effective_gflops)
+        } else {
+            "no FLOP-dependent part (the sizes measured have the same FLOPs a step)".into()
+        };
         t.push_str(&format!(
-            "  {:36} {:>9.3} ms/step  setup {:.0} ms  total {}{}{}; model {:.3} ms a step + {:.1} GFLOP/s past it at this size\n",
+            "  {:36} {:>9.3} ms/step  setup {:.0} ms  total {}{}{}; model {:.3} ms a step + {rate}\n",
             p.platform,
             p.step_ms,
             p.setup_ms,
@@ -309,7 +355,6 @@ pub fn render(req: &Request, preds: &[Prediction]) -> String {
             interval,
             denormal,
             p.model.overhead_ms,
-            p.effective_gflops,
         ));
     }
     t
@@ -332,7 +377,7 @@ pub fn render_validation(rows: &[Validation]) -> String {
             100.0 * r.error()
         ));
     }
-    for what in ["ms/step", "total s", "max samples"] {
+    for what in ["ms/step", "total s", "max samples", "estimate.js s"] {
         let of: Vec<&Validation> = rows.iter().filter(|r| r.what == what).collect();
         let Some(worst) = of
             .iter()
@@ -349,6 +394,20 @@ pub fn render_validation(rows: &[Validation]) -> String {
             worst.label,
             100.0 * worst.error()
         ));
+        // Per platform too: the aim holds in every engine, not only over all of them.
+        let mut per: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for r in &of {
+            per.entry(r.platform.as_str())
+                .or_default()
+                .push(r.error().abs());
+        }
+        if per.len() > 1 {
+            let each: Vec<String> = per
+                .into_iter()
+                .map(|(p, e)| format!("{p} {:.1}% ({})", 100.0 * median(e.clone()), e.len()))
+                .collect();
+            t.push_str(&format!("  per platform: {}\n", each.join("; ")));
+        }
     }
     t
 }

@@ -26,6 +26,9 @@ pub struct Observations {
     /// Measured sample ceilings (`ceiling_samples`): platform, the request (its classes), the
     /// largest count that trained, and what the search said stopped the next trial.
     pub ceilings: Vec<(String, WorkloadSpec, f64, String)>,
+    /// `estimate.js`'s predictions made in the page (`est_training_time`), to hold against the
+    /// same run's measured training of the same request.
+    pub in_page: Vec<InPage>,
     pub runs: Vec<String>,
 }
 
@@ -36,6 +39,34 @@ pub struct Total {
     pub spec: WorkloadSpec,
     pub steps: u64,
     pub ms: f64,
+    /// The setup's share of `ms` (building the model and the data set).
+    pub setup_ms: f64,
+}
+
+/// One prediction `estimate.js` made in the page: the platform it ran on, the request (its
+/// classes and samples per class), the steps it predicted for, and the predicted training time.
+#[derive(Debug, Clone)]
+pub struct InPage {
+    pub platform: String,
+    pub spec: WorkloadSpec,
+    pub steps: u64,
+    pub ms: f64,
+}
+
+/// An `est_training_time` record as a prediction (its message starts with the step count).
+pub(super) fn in_page(rec: &Record) -> Option<InPage> {
+    if rec.metric != "est_training_time" || rec.status != Status::Ok {
+        return None;
+    }
+    let (platform, mut spec) = parse_id(&rec.case.case_id)?;
+    spec.workload = "tm-image".into();
+    let steps = rec.message.split(' ').next()?.parse().ok()?;
+    Some(InPage {
+        platform,
+        spec,
+        steps,
+        ms: rec.summary.as_ref()?.median,
+    })
 }
 
 /// The step after which tm-image's floats turn subnormal (docs/findings.md: about 700).
@@ -235,6 +266,9 @@ pub fn observe(dirs: &[PathBuf]) -> Result<Observations, String> {
             if let Some(c) = ceiling(&r.record) {
                 obs.ceilings.push(c);
             }
+            if let Some(p) = in_page(&r.record) {
+                obs.in_page.push(p);
+            }
         }
         if long.is_empty() {
             continue;
@@ -294,6 +328,7 @@ pub fn observe(dirs: &[PathBuf]) -> Result<Observations, String> {
                 spec,
                 steps: t.len() as u64,
                 ms: setup + t.iter().sum::<f64>(),
+                setup_ms: setup,
             });
         }
     }

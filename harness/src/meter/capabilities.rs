@@ -46,10 +46,7 @@ impl Meter for Capabilities {
         info: &CaseInfo,
         outcome: &Outcome,
     ) -> (Vec<Record>, Vec<Sample>) {
-        match outcome.page.get("capabilities") {
-            Some(p) if p.is_object() => (capability_records(info, p), Vec::new()),
-            _ => (Vec::new(), Vec::new()),
-        }
+        super::from_page(outcome, "capabilities", |p| capability_records(info, p))
     }
 }
 

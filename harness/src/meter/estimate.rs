@@ -70,10 +70,7 @@ impl Meter for Estimate {
         info: &CaseInfo,
         outcome: &Outcome,
     ) -> (Vec<Record>, Vec<Sample>) {
-        match outcome.page.get("estimate") {
-            Some(p) if p.is_object() => (estimate_records(info, p), Vec::new()),
-            _ => (Vec::new(), Vec::new()),
-        }
+        super::from_page(outcome, "estimate", |p| estimate_records(info, p))
     }
 }
 

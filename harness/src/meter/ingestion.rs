@@ -61,10 +61,7 @@ impl Meter for Ingestion {
         info: &CaseInfo,
         outcome: &Outcome,
     ) -> (Vec<Record>, Vec<Sample>) {
-        match outcome.page.get("ingestion") {
-            Some(p) if p.is_object() => (ingestion_records(info, p), Vec::new()),
-            _ => (Vec::new(), Vec::new()),
-        }
+        super::from_page(outcome, "ingestion", |p| ingestion_records(info, p))
     }
 }
 

@@ -171,6 +171,19 @@ pub fn by_name(name: &str) -> Option<Box<dyn Meter>> {
     CATALOG.iter().find(|e| e.name == name).map(|e| (e.make)())
 }
 
+/// A page meter's records: what `build` makes of the object the page sent under `key`, or none
+/// when the page sent none (the case did not run that page task).
+pub fn from_page(
+    outcome: &Outcome,
+    key: &str,
+    build: impl FnOnce(&serde_json::Value) -> Vec<Record>,
+) -> (Vec<Record>, Vec<Sample>) {
+    match outcome.page.get(key) {
+        Some(p) if p.is_object() => (build(p), Vec::new()),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
