@@ -533,6 +533,9 @@ mod tests {
         };
         let r = records(&info, &cell, &c);
         assert!(r.iter().all(|r| r.status == Status::Skipped), "{r:?}");
-        assert!(r[1].message.contains("skipped at 300 samples: no memory64 here"));
+        assert!(
+            r[1].message
+                .contains("skipped at 300 samples: no memory64 here")
+        );
     }
 }

@@ -205,6 +205,7 @@ fn orphans_between_finished_cases_are_dropped_by_rewriting() {
                 .open(d.0.join("samples.csv"))
                 .unwrap(),
             chunk: None,
+            width: COLUMNS.len(),
         };
         let (r, s) = case("b/r1", "");
         w.write_case("run-1", &r, &s).unwrap();

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
+/// The session a shard's worker holds: the engine's name and its target (or why it has none).
+type Held = Option<(String, Result<Box<dyn Target>, String>)>;
+
 /// Where finished cases go: the record files, the manifest, the summary and the progress lines.
 pub(super) struct Sink<'a> {
     pub writer: RecordWriter,
@@ -153,7 +156,7 @@ pub(super) fn run(
             let (queue, stop, interrupted, run_id) = (&queue, &stop, &interrupted, &run_id);
             let limit = &limit;
             scope.spawn(move || {
-                let mut mine: Option<(String, Result<Box<dyn Target>, String>)> = None;
+                let mut mine: Held = None;
                 loop {
                     if stop.load(Ordering::SeqCst) || crate::interrupt::interrupted() {
                         break;

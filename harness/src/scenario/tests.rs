@@ -409,7 +409,7 @@ fn wrong_types() {
         &in_group("simd = [true, \"yes\"]"),
         Some(5),
         Some("simd"),
-        "`simd` in [[group]] 1 must be an array of booleans (true/false) or \"relaxed\", found string \"yes\" at index 1",
+        "`simd` in [[group]] 1 must be an array of booleans (true/false), \"relaxed\" or \"memory64\", found string \"yes\" at index 1",
     );
     assert_eq!(e.column, Some(15));
     expect(
@@ -630,7 +630,7 @@ fn the_simd_axis_takes_relaxed_and_the_case_id_says_so() {
         &in_group("simd = [\"fma\"]"),
         Some(5),
         Some("simd"),
-        "must be an array of booleans (true/false) or \"relaxed\", found string \"fma\" at index 0",
+        "must be an array of booleans (true/false), \"relaxed\" or \"memory64\", found string \"fma\" at index 0",
     );
     expect(
         &in_group("simd = [\"relaxed\", \"relaxed\"]"),
