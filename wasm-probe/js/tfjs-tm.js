@@ -27,7 +27,7 @@ export const TM_DEVICE = "; samples held as Teachable Machine holds them (one Fl
 const NOISE_POOL = 500;
 // Main thread: let the page breathe this often while samples are added (TM adds them one by one
 // as the webcam delivers frames).
-const YIELD_EVERY = 2000;
+const YIELD_EVERY = 1 << 11;
 
 // The training set as TM holds it: `{ features, classes, trainX: Float32Array[] (one per
 // sample), trainY: Int32Array, validX: Float32Array[], validY: Int32Array, bytes }` (the same
