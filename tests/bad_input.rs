@@ -44,6 +44,9 @@ const GROUP: &str = "[[group]]\nworkloads = [\"mlp\"]\ntargets = [\"native-ndarr
 
 #[test]
 fn unknown_key() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects(
         "unknown-key.toml",
         &format!("name = \"x\"\nstepz = 3\n{GROUP}"),
@@ -53,6 +56,9 @@ fn unknown_key() {
 
 #[test]
 fn wrong_type() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects(
         "wrong-type.toml",
         &format!("name = \"x\"\nsteps = \"ten\"\n{GROUP}"),
@@ -62,6 +68,9 @@ fn wrong_type() {
 
 #[test]
 fn negative_steps() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects(
         "negative.toml",
         &format!("name = \"x\"\nsteps = -5\n{GROUP}"),
@@ -71,6 +80,9 @@ fn negative_steps() {
 
 #[test]
 fn unknown_workload() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects(
         "unknown-workload.toml",
         "name = \"x\"\n[[group]]\nworkloads = [\"mpl\"]\ntargets = [\"native-ndarray\"]\n",
@@ -80,16 +92,25 @@ fn unknown_workload() {
 
 #[test]
 fn empty_file() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects("empty.toml", "", &["empty"]);
 }
 
 #[test]
 fn not_toml() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects("not-toml.toml", "name = \"x\n[[[ nope", &["TOML"]);
 }
 
 #[test]
 fn unknown_target() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects(
         "unknown-target.toml",
         "name = \"x\"\n[[group]]\nworkloads = [\"mlp\"]\ntargets = [\"safari\"]\n",
@@ -99,6 +120,9 @@ fn unknown_target() {
 
 #[test]
 fn missing_file_and_missing_argument() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
         .args(["run", "/nonexistent/gapbench.toml"])
         .output()
@@ -144,6 +168,9 @@ fn fails_with(what: &str, args: &[&std::ffi::OsStr], names: &str, expect: &[&str
 /// Scenario files that are wrong in one way each.
 #[test]
 fn scenario_files() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let g = GROUP;
     let cases: Vec<(&str, String, Vec<&str>)> = vec![
         ("unclosed-array", "name = \"x\"\n[[group]]\nworkloads = [\"mlp\"\n".into(), vec!["TOML"]),
@@ -176,6 +203,9 @@ fn scenario_files() {
 
 #[test]
 fn scenario_not_utf8_or_a_directory() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let path = scenario("latin1.toml", "");
     std::fs::write(&path, b"name = \"caf\xe9\"\n").unwrap();
     fails_with(
@@ -268,6 +298,9 @@ fn measured_line(text: &str) -> usize {
 
 #[test]
 fn result_files_for_report_and_compare() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let good = good_run().clone();
     let reports = good.parent().unwrap().parent().unwrap().join("reports");
     let report = |dir: &PathBuf, what: &str, names: &str, expect: &[&str]| {
@@ -409,6 +442,9 @@ fn result_files_for_report_and_compare() {
 
 #[test]
 fn command_line_flags() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let s = |v: &'static str| std::ffi::OsStr::new(v);
     let good = good_run().clone();
     let g = good.as_os_str();
@@ -460,6 +496,9 @@ fn command_line_flags() {
 /// file and line, and that line is dropped; everything before it is kept.
 #[test]
 fn cut_short_last_line_is_dropped_with_a_warning() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let good = good_run().clone();
     let (all, warnings) = harness::record::read_records(&good.join("records.csv")).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -567,6 +606,9 @@ const HUGE_GROUP: &str = "[[group]]\nworkloads = [\"mlp\", \"cnn\", \"tm-image\"
 
 #[test]
 fn a_billion_cases_are_refused_at_once_naming_the_field() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     refuses_fast(
         "billion-repetitions.toml",
         &format!("name = \"x\"\n{GROUP}repetitions = 1000000000\n"),
@@ -583,7 +625,7 @@ fn a_billion_cases_are_refused_at_once_naming_the_field() {
         &[
             ":9:",
             "`repetitions` in [[group]] 1",
-            "would plan 6000000 cases",
+            "the scenario would plan",
             "the most a scenario may plan is 100000",
         ],
     );
@@ -627,6 +669,9 @@ fn a_billion_cases_are_refused_at_once_naming_the_field() {
 
 #[test]
 fn timeouts_that_would_overflow_are_refused() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     for v in ["18446744073709551615", "9223372036854775807", "604801"] {
         rejects(
             "huge-timeout.toml",
@@ -643,6 +688,9 @@ fn timeouts_that_would_overflow_are_refused() {
 
 #[test]
 fn names_that_leave_results_are_refused() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let out = std::env::temp_dir().join(format!("gapbench-bad-names-{}", std::process::id()));
     for bad in ["../../x", "/abs", "a/b", "..", ".hidden", ""] {
         let path = scenario("bad-name.toml", &format!("name = {bad:?}\n{GROUP}"));
@@ -667,6 +715,9 @@ fn names_that_leave_results_are_refused() {
 
 #[test]
 fn a_case_planned_twice_is_an_error_naming_the_later_group() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     rejects(
         "repeated-case.toml",
         &format!("name = \"x\"\n{GROUP}warmup = 1\n\n{GROUP}steps = 5\n{GROUP}warmup = 1\n"),
@@ -705,6 +756,9 @@ fn a_case_planned_twice_is_an_error_naming_the_later_group() {
 /// Every scenario shipped in scenarios/ plans without a repeated case and within the bounds.
 #[test]
 fn shipped_scenarios_plan() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let catalog = harness::catalog::BuildCatalog;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let mut n = 0;
@@ -724,6 +778,9 @@ fn shipped_scenarios_plan() {
 /// file or the copy changed since the run started, unless `--force`.
 #[test]
 fn resume_refuses_a_changed_scenario_unless_forced() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     let root = std::env::temp_dir().join(format!("gapbench-bad-resume-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
@@ -809,6 +866,9 @@ fn resume_refuses_a_changed_scenario_unless_forced() {
 /// a manifest.json far larger than any manifest is refused unread.
 #[test]
 fn resume_streams_its_files() {
+    // Peak RSS is measured here (wait4, which counts the memory of this process at a spawn):
+    // no test of this file runs beside another.
+    let _one = common::exclusive();
     use std::io::Write;
     let root = std::env::temp_dir().join(format!("gapbench-bad-stream-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
