@@ -35,7 +35,7 @@ fn valid_records() -> String {
         format!(
             "run-1,mlp/0.1m/node/ndarray-simd/main/r1,mlp,0.1m,102250,64,node,main,node,22.1,\
              {metric},ms,{n},{median},{median},{median},{median},0,{median},{median},ok,,ndarray,\
-             simd,cpu,1,28651520,true,0,0"
+             simd,cpu,1,28651520,true,0,0,local,,,"
         )
     };
     format!(
