@@ -4,9 +4,9 @@
 //! what most cases run), `nosimd` (without SIMD128: the SIMD gap is itself a measurement),
 //! `flex` and `flex-nosimd` (burn's flex backend), `webgpu` (burn on WebGPU in the page, long
 //! to compile), `threads` (ndarray with SIMD128 on a shared memory, trained by a pool of
-//! workers: `-Z build-std` rebuilds std with atomics, about 8 minutes on 2 cores, 25 under
+//! workers: `-Z build-std` rebuilds std with atomics, about 4 minutes on 2 cores, 25 under
 //! load), and `memory64` (ndarray with SIMD128 in a wasm64 module, without wasm-bindgen:
-//! [`memory64`]). A first run pays about 5 minutes per variant it needs.
+//! [`memory64`]). A first run pays about 4 minutes per variant it needs.
 
 use crate::scenario::Simd;
 use std::path::{Path, PathBuf};
@@ -248,9 +248,9 @@ fn build_variant(root: &Path, dir: &Path, v: &Variant, progress: bool) -> Result
         let slow = if v.name == "webgpu" {
             " (burn's wgpu stack: the first build takes about 30 minutes on 2 cores)"
         } else if m64 {
-            " (wasm64, std compiled for it: about 8 minutes on 2 cores the first time, 23 under load)"
+            " (wasm64, std compiled for it: about 4 minutes on 2 cores the first time)"
         } else if v.build_std {
-            " (std rebuilt with atomics: about 8 minutes on 2 cores the first time)"
+            " (std rebuilt with atomics: about 4 minutes on 2 cores the first time)"
         } else {
             " (about 5 minutes on 2 cores the first time)"
         };
@@ -511,8 +511,28 @@ fn copy_ortweb(root: &Path, dir: &Path) -> Result<(), String> {
 /// themselves are built per case ([`ensure_variant`]). Returns its directory.
 pub fn ensure_js() -> Result<PathBuf, String> {
     let dir = bundle_dir();
+    let _one = preparing(&dir)?;
     copy_js(&repo_root(), &dir)?;
     Ok(dir)
+}
+
+/// Held while the bundle is checked and brought up to date: one preparer at a time, whether
+/// the shards of one run (threads of this process, `--sessions N`) or other gapbench processes
+/// sharing this target directory (an exclusive `flock` on `<bundle>/.lock`, released when the
+/// file closes or the process dies). Without it two preparers of one variant bind into the same
+/// temporary directory and one removes it under the other.
+fn preparing(dir: &Path) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(".lock");
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("{}: cannot lock: {e}", path.display()))?;
+    Ok(file)
 }
 
 /// Make sure the bundle holds the variant `name` (e.g. "webgpu"), current, next to the JS.
@@ -527,6 +547,7 @@ pub fn ensure_variant(name: &str, progress: bool) -> Result<PathBuf, String> {
     })?;
     let root = repo_root();
     let dir = bundle_dir();
+    let _one = preparing(&dir)?;
     build_variant(&root, &dir, &v, progress)?;
     copy_js(&root, &dir)?;
     Ok(dir)
@@ -535,6 +556,29 @@ pub fn ensure_variant(name: &str, progress: bool) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundle_has_one_preparer_at_a_time() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        let dir = std::env::temp_dir().join(format!("gapbench-lock-test-{}", std::process::id()));
+        let held = preparing(&dir).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let d = dir.clone();
+        let second = std::thread::spawn(move || {
+            let _one = preparing(&d).unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a second preparer went on while the first held the bundle"
+        );
+        drop(held);
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the second preparer goes on once the first is done");
+        second.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn profile_is_described_from_cargo_toml_and_the_environment() {
