@@ -13,6 +13,8 @@ pub mod workload;
 mod wasm;
 #[cfg(target_arch = "wasm64")]
 mod wasm64;
+#[cfg(target_family = "wasm")]
+mod wasm_host;
 
 pub use measure::{CaseResult, CaseSpec};
 pub use workload::{Workload, WorkloadSpec, catalog};

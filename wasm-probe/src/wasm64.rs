@@ -8,12 +8,11 @@
 //! seeds from it; the probe's weights and data come from its own seeded generator).
 //! Pointers and lengths are i64 (BigInt in JS).
 
-use crate::measure::{CaseSpec, Host, run_case as run};
-use std::alloc::{GlobalAlloc, Layout, System};
+use crate::measure::Host;
+use crate::wasm_host;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 unsafe extern "C" {
@@ -37,50 +36,9 @@ unsafe extern "Rust" fn __getrandom_v03_custom(
 type Running = Pin<Box<dyn Future<Output = String>>>;
 
 thread_local! {
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
     static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
     static REPLY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
-
-static FAILED_ALLOC: AtomicUsize = AtomicUsize::new(0);
-
-/// The system allocator, remembering the size of the last allocation it could not make (Rust
-/// aborts on those without a panic).
-struct Remembering;
-
-// SAFETY: every call forwards to `System` unchanged; only a null result is noted.
-unsafe impl GlobalAlloc for Remembering {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if p.is_null() {
-            FAILED_ALLOC.store(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if p.is_null() {
-            FAILED_ALLOC.store(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if p.is_null() {
-            FAILED_ALLOC.store(new_size, Ordering::Relaxed);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Remembering = Remembering;
 
 /// Put `text` where [`gb_reply_ptr`] points; returns its length.
 fn reply(text: String) -> usize {
@@ -93,19 +51,16 @@ fn reply(text: String) -> usize {
 /// Keep a panic's message: after the trap JS asks for it ([`gb_last_panic`]).
 #[unsafe(no_mangle)]
 pub extern "C" fn gb_install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info.to_string();
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
-    }));
+    wasm_host::install_panic_hook();
 }
 
 /// The panic message, or else a failed allocation, as the reply; 0 when there is neither. JS
 /// adds the memory's size (it reads `memory.buffer.byteLength`).
 #[unsafe(no_mangle)]
 pub extern "C" fn gb_last_panic() -> usize {
-    let said = LAST_PANIC.with(|p| p.borrow().clone()).or_else(|| {
-        let size = FAILED_ALLOC.load(Ordering::Relaxed);
-        (size > 0).then(|| format!("memory allocation of {size} bytes failed"))
+    let said = wasm_host::last_panic().or_else(|| {
+        wasm_host::failed_allocation()
+            .map(|size| format!("memory allocation of {size} bytes failed"))
     });
     said.map_or(0, reply)
 }
@@ -160,17 +115,7 @@ impl Host for ImportedClock {
 }
 
 async fn case(spec_json: String) -> String {
-    let reply = match serde_json::from_str::<CaseSpec>(&spec_json) {
-        Err(e) => serde_json::json!({"status": "failed", "message": format!("bad case JSON: {e}")}),
-        Ok(spec) => match crate::backend::prepare_async(&spec.backend).await {
-            Err(why) => serde_json::json!({"status": "skipped", "message": why}),
-            Ok(prepared) => match run(&spec, &prepared, &ImportedClock).await {
-                Ok(result) => serde_json::json!({"status": "ok", "result": result}),
-                Err(msg) => serde_json::json!({"status": "failed", "message": msg}),
-            },
-        },
-    };
-    reply.to_string()
+    wasm_host::case_reply(&spec_json, || ImportedClock).await
 }
 
 /// Start the case whose JSON JS wrote at `ptr` ([`gb_input`], `len` bytes); [`gb_poll`] runs it.
