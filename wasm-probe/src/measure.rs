@@ -36,9 +36,10 @@ pub struct CaseSpec {
     /// or `warmup = 0` (measured from the cold first step: nothing to extend).
     #[serde(default)]
     pub max_extra_warmup: u32,
-    /// Test-only fault injection: "panic", "hang", or "alloc:<MiB>"; or "slowdown:<fraction>",
-    /// a known slow-down for checking what a verdict detects: every training step is stretched
-    /// by that fraction (0.1: each step takes 10% longer) by spinning on the clock after it.
+    /// Test-only fault injection: "panic", "pool-panic" (a panic on a pool thread), "hang", or
+    /// "alloc:<MiB>"; or "slowdown:<fraction>", a known slow-down for checking what a verdict
+    /// detects: every training step is stretched by that fraction (0.1: each step takes 10%
+    /// longer) by spinning on the clock after it.
     #[serde(default)]
     pub fault: Option<String>,
     /// Train on this many threads (src/threads.rs): natively a pool of that many OS threads, in
@@ -192,6 +193,22 @@ async fn read(t: Tensor<1>) -> Result<f32, String> {
 fn inject(fault: &str) -> Result<(), String> {
     match fault {
         "panic" => panic!("injected fault: panic inside the workload"),
+        "pool-panic" => {
+            // A panic on one of the pool's threads while the case's thread waits for it.
+            #[cfg(feature = "threads")]
+            if crate::threads::running() > 1 {
+                rayon::join(
+                    || (),
+                    || {
+                        if std::hint::black_box(true) {
+                            panic!("injected fault: panic on a pool thread")
+                        }
+                    },
+                );
+                return Ok(());
+            }
+            Err("fault `pool-panic` needs a pool of 2 or more threads (threads = 2)".into())
+        }
         "hang" => {
             // An endless loop the optimizer cannot remove.
             let mut x: u64 = 1;

@@ -104,11 +104,11 @@ impl Cx<'_> {
                         .strip_prefix("alloc:")
                         .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0));
                     let slow_ok = wasm_probe::measure::slowdown_of(v).is_some_and(|s| s.is_ok());
-                    if !(v == "panic" || v == "hang" || alloc_ok || slow_ok) {
+                    if !(v == "panic" || v == "pool-panic" || v == "hang" || alloc_ok || slow_ok) {
                         return Err(self.at_value(
                             &f,
                             format!(
-                                "{} must be \"panic\", \"hang\", \"alloc:<MiB>\" (test-only fault injection) or \"slowdown:<fraction>\" (0 < fraction <= 10: every step that much slower, to check what a verdict detects), found \"{}\"",
+                                "{} must be \"panic\", \"pool-panic\", \"hang\", \"alloc:<MiB>\" (test-only fault injection) or \"slowdown:<fraction>\" (0 < fraction <= 10: every step that much slower, to check what a verdict detects), found \"{}\"",
                                 f.name(),
                                 esc(v)
                             ),

@@ -146,8 +146,9 @@ pub struct Group {
     pub meters: Vec<String>,
     pub classes: Option<u32>,
     pub samples_per_class: Option<u32>,
-    /// Test-only fault injection handed to the probe: "panic", "hang" or "alloc:<MiB>"; or
-    /// "slowdown:<fraction>", every step that much slower (what a verdict detects).
+    /// Test-only fault injection handed to the probe: "panic", "pool-panic", "hang" or
+    /// "alloc:<MiB>"; or "slowdown:<fraction>", every step that much slower (what a verdict
+    /// detects).
     /// Used by the fault-injection tests; never set it in a real measurement.
     pub fault: Option<String>,
     /// A memory-ceiling search instead of plain cases: "samples" (tm-image) or "model" (mlp
