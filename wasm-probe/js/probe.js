@@ -15,7 +15,11 @@ export async function load(variant, base) {
       const glue = variant === "memory64" ? `${base}memory64.js` : `${base}${variant}/wasm_probe.js`;
       const mod = await import(glue);
       const exports = await mod.default({ module_or_path: new URL(`${base}${variant}/wasm_probe_bg.wasm`, import.meta.url) });
-      if (exports && exports.memory) memories.set(variant, exports.memory);
+      // The threads build imports its shared memory (no `memory` export): the module hands it out.
+      const memory = exports && exports.memory
+        ? exports.memory
+        : typeof mod.pool_memory === "function" ? mod.pool_memory() : null;
+      if (memory) memories.set(variant, memory);
       mod.install_panic_hook();
       return mod;
     })());
