@@ -368,6 +368,8 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
             .entry(cell.base.target.clone())
             .or_insert_with(|| target::open(&cell.base.target, &opts.targets));
         let mut write_error = None;
+        // The devices the trials ran on, for the manifest's fleet (as for every other case).
+        let mut devices = Vec::new();
         // Every trial is recorded as a case of its own.
         let ceiling = crate::ceiling::run_cell(cell, &mut |case| {
             // A trial a resumed run recorded before: its outcome, not a second run.
@@ -391,6 +393,7 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
             if let Err(e) = writer.write_case(&run_id, &records, &samples) {
                 write_error.get_or_insert(e);
             }
+            devices.extend(outcome.device.clone());
             lines.push(summary_line(case, &outcome, &records));
             outcome
         });
@@ -410,6 +413,9 @@ pub fn run(scenario_path: &Path, opts: &RunOptions) -> Result<RunReport, Error> 
             .write_case(&run_id, &records, &[])
             .map_err(|e| Error::Other(format!("{}: cannot append records: {e}", dir.display())))?;
         manifest.cases_done += 1;
+        for d in &devices {
+            manifest.add_device(d);
+        }
         let _ = manifest.write(&dir);
         let mut line = summary_line(&case, &outcome, &records);
         line.status = records[0].status;
