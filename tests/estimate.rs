@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::{assert_run_ok, retry_on_jsc_trap, run_dir, temp_dir};
-use harness::record::{Record, Status, read_records};
-use std::process::Command;
+use common::{retry_on_jsc_trap, run_scenario, temp_dir};
+use harness::record::{Record, Status};
 
 fn scenario(target: &str) -> String {
     format!(
@@ -33,18 +32,7 @@ epochs = 50
 
 fn run(target: &str) -> Vec<Record> {
     let out = temp_dir(&format!("estimate-{target}"));
-    let file = out.join("estimate.toml");
-    std::fs::write(&file, scenario(target)).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
-        .args(["run", "--quiet", "--out"])
-        .arg(out.join("runs"))
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_run_ok(&o);
-    let dir = run_dir(&out.join("runs"));
-    let (rows, warnings) = read_records(&dir.join("records.csv")).unwrap();
-    assert!(warnings.is_empty(), "{warnings:?}");
+    let (_, rows) = run_scenario(&out, &scenario(target), &[]);
     let _ = std::fs::remove_dir_all(&out);
     rows.into_iter().map(|r| r.record).collect()
 }

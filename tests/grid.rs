@@ -399,74 +399,13 @@ fn a_case_runs_through_a_selenium_grid() {
     let jar = find_jar(&repo().join("node_modules/selenium-server")).expect(
         "the Selenium standalone jar is missing: run `npm ci` in the repository (package.json pins selenium-server@3.141.59)",
     );
+    let chromedriver = on_path("chromedriver").expect("chromedriver (.ci/setup installs it)");
     let dir = temp_dir("grid");
-    let (hub_port, node_port) = (free_port(), free_port());
-    let mut grid = Grid {
-        children: Vec::new(),
-        mark: format!("grid-{}", std::process::id()),
-        logs: Vec::new(),
-    };
-    let jar_s = jar.display().to_string();
-    let hub_args: Vec<String> = [
-        "-jar",
-        &jar_s,
-        "-role",
-        "hub",
-        "-host",
-        "127.0.0.1",
-        "-port",
-        &hub_port.to_string(),
-    ]
-    .map(String::from)
-    .to_vec();
-    grid.spawn(&hub_args, &dir.join("hub.log"));
-    let node_args: Vec<String> = [
-        "-Dwebdriver.chrome.driver=/usr/bin/chromedriver",
-        "-jar",
-        &jar_s,
-        "-role",
-        "node",
-        "-hub",
-        &format!("http://127.0.0.1:{hub_port}/grid/register"),
-        "-host",
-        "127.0.0.1",
-        "-port",
-        &node_port.to_string(),
-        "-browser",
-        "browserName=chrome,maxInstances=1",
-    ]
-    .map(String::from)
-    .to_vec();
-    grid.spawn(&node_args, &dir.join("node.log"));
-
-    // The hub lists the node once it registered: one slot in all.
-    let deadline = Instant::now() + GRID_START;
-    loop {
-        let slots = http_get(hub_port, "/grid/api/hub")
-            .filter(|(st, _)| *st == 200)
-            .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
-            .and_then(|v| v["slotCounts"]["total"].as_u64());
-        if slots.is_some_and(|n| n >= 1) {
-            break;
-        }
-        for c in &mut grid.children {
-            if let Ok(Some(st)) = c.try_wait() {
-                panic!(
-                    "a grid process exited ({st}):\nhub: {}\nnode: {}",
-                    grid.log(0),
-                    grid.log(1)
-                );
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the node did not register with the hub within {} s:\nhub: {}\nnode: {}",
-            GRID_START.as_secs(),
-            grid.log(0),
-            grid.log(1)
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let nodes = [(
+        format!("-Dwebdriver.chrome.driver={}", chromedriver.display()),
+        "chrome",
+    )];
+    let (mut grid, hub_port, _) = start_grid(&dir, &jar, &nodes);
 
     let scenario = dir.join("grid.toml");
     std::fs::write(
@@ -488,25 +427,20 @@ meters = ["throughput", "agreement"]
     )
     .unwrap();
     let out = dir.join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gapbench"))
-        .args(["run", "--quiet", "--webdriver"])
-        .arg(format!("chromium=http://127.0.0.1:{hub_port}/wd/hub"))
-        .args(["--serve-host", "127.0.0.1", "--out"])
-        .arg(&out)
-        .arg(&scenario)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + RUN_LIMIT;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            panic!("gapbench run took longer than {} s", RUN_LIMIT.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let o = child.wait_with_output().unwrap();
+    let args: Vec<String> = [
+        "run",
+        "--quiet",
+        "--webdriver",
+        &format!("chromium=http://127.0.0.1:{hub_port}/wd/hub"),
+        "--serve-host",
+        "127.0.0.1",
+        "--out",
+        &out.display().to_string(),
+        &scenario.display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let (o, _) = gapbench_run(&args);
     let stdout = assert_run_ok(&o);
 
     let run_dir = find_run_dir(&out).expect("a run directory");

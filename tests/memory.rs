@@ -214,7 +214,7 @@ meters = ["memory"]
         .iter()
         .any(|r| r.record.metric == "case" && r.record.status == Status::Skipped)
     {
-        eprintln!("chromium is not installed: {stdout}");
+        common::missing(&format!("chromium cannot run here: {stdout}"));
         return;
     }
     let trials: Vec<_> = rows

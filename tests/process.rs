@@ -259,7 +259,7 @@ fn after_sigkill_mid_browser_case_the_next_run_leaves_nothing_of_it() {
             .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
     };
     if !on_path("chromedriver") {
-        eprintln!("chromium or chromedriver missing: skipped");
+        common::missing("chromedriver is not on PATH");
         return;
     }
     let dir = temp_dir("sigkill-browser");
@@ -513,7 +513,7 @@ fn capped_run(name: &str, env: &[(&str, &str)]) -> (Record, harness::manifest::M
 #[test]
 fn allocation_past_the_cap_is_oom_in_the_case_cgroup() {
     if harness::cgroup::parent().is_none() {
-        eprintln!("no writable cgroup memory controller here: skipped");
+        common::missing("a writable cgroup v1 memory controller (/sys/fs/cgroup/memory)");
         return;
     }
     let (case, manifest, printed) = capped_run("cap-cgroup", &[]);

@@ -73,7 +73,7 @@ meters = ["memory"]
         // Chromium missing is no failure of this test; TF.js skipping its own backend is one.
         let m = &skip.record.message;
         assert!(!m.contains("TF.js") && !m.contains("tfjs"), "{m}");
-        eprintln!("chromium cannot run here: {m}");
+        common::missing(&format!("chromium cannot run here: {m}"));
         return;
     }
     assert!(

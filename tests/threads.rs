@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::{assert_no_problems, assert_run_ok, run_dir, temp_dir};
-use harness::record::{Status, read_records};
-use std::process::Command;
+use common::{agreement_problem, assert_no_problems, outcomes, run_scenario, temp_dir};
+use harness::record::Status;
 
 const SCENARIO: &str = r#"
 name = "threads-test"
@@ -33,23 +32,8 @@ meters = ["throughput", "agreement"]
 fn threaded_cases_run_on_two_threads_and_agree_with_native() {
     let _one = common::exclusive();
     let out = temp_dir("threads");
-    let scenario = out.join("threads.toml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_gapbench"))
-        .args(["run", "--quiet", "--out"])
-        .arg(out.join("runs"))
-        .arg(&scenario)
-        .output()
-        .unwrap();
-    assert_run_ok(&o);
-    let dir = run_dir(&out.join("runs"));
-    let (rows, warnings) = read_records(&dir.join("records.csv")).unwrap();
-    assert!(warnings.is_empty(), "{warnings:?}");
-    let outcomes: Vec<_> = rows
-        .iter()
-        .map(|r| &r.record)
-        .filter(|r| r.metric == "case")
-        .collect();
+    let (_, rows) = run_scenario(&out, SCENARIO, &[]);
+    let outcomes = outcomes(&rows);
     // x 2 thread counts: native, node (main only), chromium worker and main
     assert_eq!(outcomes.len(), 2 * 4, "{outcomes:#?}");
     let mut problems = Vec::new();
@@ -100,22 +84,51 @@ fn threaded_cases_run_on_two_threads_and_agree_with_native() {
         if c.target == "native-ndarray" {
             continue;
         }
-        use harness::meter::agreement::{PPM, TOLERANCE};
-        let agree = rows
-            .iter()
-            .map(|x| &x.record)
-            .find(|x| x.case.case_id == c.case_id && x.metric == "loss_agreement");
-        let fine = agree.is_some_and(|a| {
-            a.status == Status::Ok
-                && a.summary
-                    .as_ref()
-                    .is_some_and(|s| (0.0..=TOLERANCE * PPM).contains(&s.median))
-        });
-        if !fine {
+        problems.extend(agreement_problem(&rows, &c.case_id, "loss_agreement"));
+    }
+    assert_no_problems(&problems);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+const POOL_PANIC: &str = r#"
+name = "threads-pool-panic"
+repetitions = 1
+seed = 16
+warmup = 1
+steps = 1
+max_extra_warmup = 0
+timeout_s = 180
+
+[[group]]
+fault = "pool-panic"
+workloads = ["mlp"]
+sizes = ["0.1m"]
+targets = ["native-ndarray", "node", "chromium"]
+contexts = ["worker"]
+threads = [2]
+meters = ["throughput"]
+"#;
+
+/// A panic on a pool thread while the case's thread waits for it ends the case with what the
+/// panic said, in every runtime, not at the case's timeout: natively rayon hands the panic to the
+/// waiting thread; in wasm the pool worker traps and says so where the harness hears it (Node.js:
+/// on stderr, ending the process; a browser: to the page, which ends the case).
+#[test]
+fn a_panic_on_a_pool_thread_fails_the_case_saying_so() {
+    let _one = common::exclusive();
+    let out = temp_dir("threads-pool-panic");
+    let (_, rows) = run_scenario(&out, POOL_PANIC, &[]);
+    let outcomes = outcomes(&rows);
+    assert_eq!(outcomes.len(), 3, "{outcomes:#?}");
+    let mut problems = Vec::new();
+    for r in &outcomes {
+        let failed = matches!(r.status, Status::Failed | Status::Crashed);
+        if !failed || !r.message.contains("injected fault: panic on a pool thread") {
             problems.push(format!(
-                "{}: loss_agreement {:?}",
-                c.case_id,
-                agree.map(|a| (a.status.as_str(), a.message.clone(), a.summary.clone()))
+                "{}: {} ({}), expected a failure quoting the pool thread's panic",
+                r.case.case_id,
+                r.status.as_str(),
+                r.message
             ));
         }
     }

@@ -47,6 +47,17 @@ pub fn retry_on_jsc_trap(engine: &str, body: impl Fn()) {
     }
 }
 
+/// A test cannot run here because `what` is missing: that fails it, unless
+/// GAPBENCH_ALLOW_MISSING_PEERS is set (a machine without what `.ci/setup` installs), when the
+/// skip is said on stderr. CI runs `.ci/setup`, so nothing is skipped there silently.
+pub fn missing(what: &str) {
+    assert!(
+        std::env::var_os("GAPBENCH_ALLOW_MISSING_PEERS").is_some(),
+        "{what}: run `bash .ci/setup` (or set GAPBENCH_ALLOW_MISSING_PEERS=1 to skip)"
+    );
+    eprintln!("skipped: {what}");
+}
+
 /// The workspace root.
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -104,6 +115,59 @@ pub fn assert_no_problems(problems: &[String]) {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// Write `toml` as `dir/scenario.toml`, run `gapbench run --quiet EXTRA --out dir/runs` on it,
+/// assert that the run succeeded and that its records read back without a warning: the run
+/// directory and its rows.
+pub fn run_scenario(dir: &Path, toml: &str, extra: &[&str]) -> (PathBuf, Vec<ReadRecord>) {
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(&scenario, toml).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_gapbench"))
+        .args(["run", "--quiet"])
+        .args(extra)
+        .arg("--out")
+        .arg(dir.join("runs"))
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_run_ok(&o);
+    let run = run_dir(&dir.join("runs"));
+    let (rows, warnings) = harness::record::read_records(&run.join("records.csv")).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    (run, rows)
+}
+
+/// The `case` rows (one per case: its outcome) of a run's records.
+pub fn outcomes(rows: &[ReadRecord]) -> Vec<&harness::record::Record> {
+    rows.iter()
+        .map(|r| &r.record)
+        .filter(|r| r.metric == "case")
+        .collect()
+}
+
+/// What is wrong with case `case_id`'s loss agreement with native ndarray, recorded as `metric`
+/// (`loss_agreement`, or `loss_agreement_relaxed` for the relaxed build): no row, not ok, or a
+/// median outside the tolerance every build has. None when it agrees.
+pub fn agreement_problem(rows: &[ReadRecord], case_id: &str, metric: &str) -> Option<String> {
+    use harness::meter::agreement::{PPM, TOLERANCE};
+    use harness::record::Status;
+    let agree = rows
+        .iter()
+        .map(|x| &x.record)
+        .find(|x| x.case.case_id == case_id && x.metric == metric);
+    let fine = agree.is_some_and(|a| {
+        a.status == Status::Ok
+            && a.summary
+                .as_ref()
+                .is_some_and(|s| (0.0..=TOLERANCE * PPM).contains(&s.median))
+    });
+    (!fine).then(|| {
+        format!(
+            "{case_id}: {metric} {:?}",
+            agree.map(|a| (a.status.as_str(), a.message.clone(), a.summary.clone()))
+        )
+    })
 }
 
 /// The (first) run directory gapbench made under `root`, if any yet.
