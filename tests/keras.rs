@@ -13,8 +13,9 @@ use harness::record::{ReadRecord, Record, Sample, Status, read_records, read_sam
 use std::process::Command;
 use wasm_probe::workload::{Workload, WorkloadSpec};
 
+/// The Python gapbench's Keras targets run (GAPBENCH_PYTHON, else `.ci/setup`'s virtualenv).
 fn python() -> String {
-    std::env::var("GAPBENCH_PYTHON").unwrap_or_else(|_| "python3".into())
+    harness::target::keras::python()
 }
 
 fn has_tensorflow() -> bool {

@@ -22,11 +22,29 @@ pub struct KerasTarget {
     version: Result<String, String>,
 }
 
+/// The virtualenv `.ci/setup` installs TensorFlow into, under the home directory (Debian's
+/// Python is externally managed: no `pip install` into it).
+pub const VENV: &str = ".cache/gapbench-keras";
+
+/// The Python the Keras targets run: `GAPBENCH_PYTHON` where set (e.g. a virtualenv's), else
+/// the virtualenv `.ci/setup` made ([`VENV`]) where it exists, else `python3`.
+pub fn python() -> String {
+    if let Ok(p) = std::env::var("GAPBENCH_PYTHON") {
+        return p;
+    }
+    let venv = std::env::var_os("HOME")
+        .map(|h| std::path::PathBuf::from(h).join(VENV).join("bin/python"))
+        .filter(|p| p.is_file());
+    match venv {
+        Some(p) => p.display().to_string(),
+        None => "python3".into(),
+    }
+}
+
 impl KerasTarget {
-    /// `native-keras` (`train_on_batch`) or `native-keras-fit` (`model.fit`).
-    /// `GAPBENCH_PYTHON` picks the interpreter (e.g. a virtualenv's); `python3` otherwise.
+    /// `native-keras` (`train_on_batch`) or `native-keras-fit` (`model.fit`), on [`python`].
     pub fn new(name: &'static str) -> Self {
-        let python = std::env::var("GAPBENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = python();
         let version = match Command::new(&python).arg("--version").output() {
             Ok(o) if o.status.success() => {
                 let text = String::from_utf8_lossy(&o.stdout).trim().to_string();

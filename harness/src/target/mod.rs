@@ -3,7 +3,7 @@
 
 pub mod browser;
 mod child;
-mod keras;
+pub mod keras;
 mod native;
 mod node;
 pub mod page;
