@@ -1,9 +1,9 @@
 // One thread of gapbench's worker pool (pool.js): instantiate the threads build on the shared
 // memory it is sent, say so, then run a rayon thread (blocks until the worker is ended).
+import { POOL_CHANNEL } from "./pool.js";
+
 const inNode = typeof process !== "undefined" && !!(process.versions && process.versions.node);
 const port = inNode ? (await import("node:worker_threads")).parentPort : null;
-// Where a browser's pool worker says that it failed (index.html listens while a case runs).
-const POOL_CHANNEL = "gapbench-pool";
 const post = (m) => (inNode ? port.postMessage(m) : self.postMessage(m));
 
 async function start({ glue, module, memory }) {

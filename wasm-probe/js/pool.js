@@ -5,6 +5,10 @@
 
 const inNode = typeof process !== "undefined" && !!(process.versions && process.versions.node);
 
+// The BroadcastChannel a browser's pool worker that traps says so on (pool-worker.mjs); the page
+// listens on it while a case runs in a worker (index.html).
+export const POOL_CHANNEL = "gapbench-pool";
+
 // How long the workers may take to load the module before the case fails saying so.
 const START_LIMIT_MS = 60000;
 
