@@ -121,8 +121,9 @@ pub fn background_records(info: &CaseInfo, page: &Json) -> Vec<Record> {
                     "fraction",
                     Status::Skipped,
                     &format!(
-                        "the tab never became hidden while training (visibilityState seen: {}); {why}",
-                        states.join(" -> ")
+                        "the tab never became hidden while training (visibilityState seen: {}); {why}{}",
+                        states.join(" -> "),
+                        super::ui::starved_note(page)
                     ),
                 ));
             } else {

@@ -27,6 +27,18 @@ fn missing(info: &CaseInfo, name: &str, outcome: &Outcome) -> Vec<Record> {
     vec![not_measured(info, name, "", Status::Skipped, &why)]
 }
 
+/// How long the page kept the driver out, as the harness's poller noted it (`driver_starved_ms`),
+/// worded to follow a reason; empty when it never did.
+pub fn starved_note(page: &Json) -> String {
+    match page["driver_starved_ms"].as_f64() {
+        Some(ms) if ms > 0.0 => format!(
+            "; the page's renderer kept the driver's commands out for {:.1} s of the case",
+            ms / 1e3
+        ),
+        _ => String::new(),
+    }
+}
+
 /// Records of one `ui` page report.
 pub fn ui_records(case: &Case, info: &CaseInfo, page: &Json) -> (Vec<Record>, Vec<Sample>) {
     let gaps = numbers(&page["gaps"]);
@@ -71,7 +83,10 @@ pub fn ui_records(case: &Case, info: &CaseInfo, page: &Json) -> (Vec<Record>, Ve
             "input_delay_p95",
             "ms",
             Status::Skipped,
-            "no pointer input reached the page while the case trained (clicks go out between polls: a page too busy to answer a poll gets none)",
+            &format!(
+                "no pointer input reached the page while the case trained (clicks go out between polls: a page too busy to answer a poll gets none){}",
+                starved_note(page)
+            ),
         )),
     }
     for (key, metric, what) in [
@@ -190,12 +205,19 @@ pub fn calibrate_records(info: &CaseInfo, page: &Json) -> Vec<Record> {
         }
         _ => {
             let states = h["states"].to_string();
+            let why = if h["harness_ms"].as_f64().is_some_and(|t| t < 0.0) {
+                "the harness could not switch tabs (the page's renderer did not take the driver's commands)".to_string()
+            } else {
+                format!(
+                    "the page never saw itself hidden and shown again (visibilityState seen: {states})"
+                )
+            };
             recs.push(not_measured(
                 info,
                 "calib_hidden_measured",
                 "ms",
                 Status::Failed,
-                &format!("the page never saw itself hidden and shown again (visibilityState seen: {states})"),
+                &why,
             ));
         }
     }
@@ -232,9 +254,8 @@ mod tests {
             .map(|s| s.median)
     }
 
-    #[test]
-    fn ui_report_becomes_records() {
-        let case = crate::plan::Case {
+    fn ui_case() -> Case {
+        crate::plan::Case {
             id: "x".into(),
             workload: "mlp".into(),
             size: "s".into(),
@@ -254,7 +275,12 @@ mod tests {
             fault: None,
             max_extra_warmup: 0,
             threads: None,
-        };
+        }
+    }
+
+    #[test]
+    fn ui_report_becomes_records() {
+        let case = ui_case();
         let mut gaps = vec![16.0; 19];
         gaps.push(120.0);
         let page = json!({"gaps": gaps, "start_stall": 120.0,
@@ -272,6 +298,21 @@ mod tests {
             .unwrap();
         assert_eq!(loaf.status, Status::Skipped);
         assert_eq!(samples.len(), 20);
+    }
+
+    #[test]
+    fn a_starved_driver_is_named_in_the_skip() {
+        let page = json!({"gaps": [16.0, 120.0], "inputs": [], "driver_starved_ms": 61_500.0});
+        let (recs, _) = ui_records(&ui_case(), &CaseInfo::default(), &page);
+        let skip = recs.iter().find(|r| r.metric == "input_delay_p95").unwrap();
+        assert_eq!(skip.status, Status::Skipped);
+        assert!(
+            skip.message
+                .contains("kept the driver's commands out for 61.5 s"),
+            "{}",
+            skip.message
+        );
+        assert_eq!(starved_note(&json!({})), "");
     }
 
     #[test]

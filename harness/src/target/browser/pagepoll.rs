@@ -3,7 +3,7 @@
 //! calibration), the case is started with a short script and polled, and between polls the
 //! harness clicks `#target` through WebDriver actions at a fixed cadence or shows another tab.
 
-use super::{Failure, bounded, clip};
+use super::{Failure, bounded, bounded_or_busy, clip};
 use crate::plan::Case;
 use crate::record::Status;
 use crate::target::Reply;
@@ -57,14 +57,17 @@ async fn click(client: &Client, target: &fantoccini::elements::Element) -> Resul
         .map_err(|e| e.to_string())
 }
 
-/// Show a new tab for `ms`, then close it and come back; the time actually away, in ms.
+/// Show a new tab for `ms`, then close it and come back; the time actually away, in ms, or None
+/// when the switch did not happen because the page's renderer was too busy to take the driver's
+/// commands (the probe tab is shown again before returning).
 async fn hide_for(
     client: &Client,
     ms: u64,
     driver: &str,
     timeout: Duration,
-) -> Result<f64, Failure> {
-    let me = bounded(
+    deadline: Instant,
+) -> Result<Option<f64>, Failure> {
+    let Some(me) = bounded_or_busy(
         client,
         driver,
         "reading the window handle",
@@ -72,46 +75,127 @@ async fn hide_for(
         timeout,
         client.window(),
     )
-    .await?;
-    let tab = bounded(
-        client,
-        driver,
-        "opening a second tab",
-        COMMAND_LIMIT,
-        timeout,
-        client.new_window(true),
-    )
-    .await?;
-    bounded(
-        client,
-        driver,
-        "switching to the second tab",
-        COMMAND_LIMIT,
-        timeout,
-        client.switch_to_window(tab.handle),
-    )
-    .await?;
+    .await?
+    else {
+        return Ok(None);
+    };
     let away = Instant::now();
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-    bounded(
-        client,
-        driver,
-        "closing the second tab",
-        COMMAND_LIMIT,
-        timeout,
-        client.close_window(),
-    )
+    let switched = async {
+        let Some(tab) = bounded_or_busy(
+            client,
+            driver,
+            "opening a second tab",
+            COMMAND_LIMIT,
+            timeout,
+            client.new_window(true),
+        )
+        .await?
+        else {
+            return Ok(false);
+        };
+        if bounded_or_busy(
+            client,
+            driver,
+            "switching to the second tab",
+            COMMAND_LIMIT,
+            timeout,
+            client.switch_to_window(tab.handle),
+        )
+        .await?
+        .is_none()
+        {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok::<bool, Failure>(true)
+    }
     .await?;
-    bounded(
-        client,
-        driver,
-        "switching back to the probe tab",
-        COMMAND_LIMIT,
-        timeout,
-        client.switch_to_window(me),
-    )
-    .await?;
-    Ok(away.elapsed().as_secs_f64() * 1e3)
+    let away = away.elapsed().as_secs_f64() * 1e3;
+    back_to(client, &me, driver, timeout, deadline).await?;
+    Ok(switched.then_some(away))
+}
+
+/// Close every tab but `me` and show `me`, waiting out a busy renderer until `deadline`.
+async fn back_to(
+    client: &Client,
+    me: &fantoccini::wd::WindowHandle,
+    driver: &str,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<(), Failure> {
+    loop {
+        let done = async {
+            let Some(all) = bounded_or_busy(
+                client,
+                driver,
+                "listing the tabs",
+                COMMAND_LIMIT,
+                timeout,
+                client.windows(),
+            )
+            .await?
+            else {
+                return Ok(false);
+            };
+            for w in all.into_iter().filter(|w| w != me) {
+                let shown = bounded_or_busy(
+                    client,
+                    driver,
+                    "switching to the second tab",
+                    COMMAND_LIMIT,
+                    timeout,
+                    client.switch_to_window(w),
+                )
+                .await?;
+                let closed = match shown {
+                    Some(()) => bounded_or_busy(
+                        client,
+                        driver,
+                        "closing the second tab",
+                        COMMAND_LIMIT,
+                        timeout,
+                        client.close_window(),
+                    )
+                    .await?
+                    .is_some(),
+                    None => false,
+                };
+                if !closed {
+                    return Ok(false);
+                }
+            }
+            Ok::<bool, Failure>(
+                bounded_or_busy(
+                    client,
+                    driver,
+                    "switching back to the probe tab",
+                    COMMAND_LIMIT,
+                    timeout,
+                    client.switch_to_window(me.clone()),
+                )
+                .await?
+                .is_some(),
+            )
+        }
+        .await?;
+        if done {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(busy_timeout(timeout));
+        }
+    }
+}
+
+fn busy_timeout(timeout: Duration) -> Failure {
+    Failure {
+        status: Status::Timeout,
+        message: format!(
+            "no reply within the case timeout of {} s (the page's renderer was too busy to answer the driver)",
+            timeout.as_secs()
+        ),
+        reset: true,
+    }
 }
 
 /// Start the case on the loaded page and poll it to the end, clicking and hiding as asked.
@@ -128,15 +212,7 @@ pub async fn run_polled(
         .iter()
         .any(|m| m == "background")
         .then(|| Instant::now() + HIDE_AFTER);
-    bounded(
-        client,
-        driver,
-        "starting the case",
-        COMMAND_LIMIT,
-        timeout,
-        client.execute(START_SCRIPT, vec![Json::String(spec)]),
-    )
-    .await?;
+    // Found before the case starts: a page training on its main thread may not answer after.
     let target = if clicks {
         match client.find(Locator::Id("target")).await {
             Ok(t) => Some(t),
@@ -149,22 +225,39 @@ pub async fn run_polled(
     } else {
         None
     };
+    bounded(
+        client,
+        driver,
+        "starting the case",
+        COMMAND_LIMIT,
+        timeout,
+        client.execute(START_SCRIPT, vec![Json::String(spec)]),
+    )
+    .await?;
     let deadline = Instant::now() + timeout;
     let mut next_click = Instant::now() + CLICK_EVERY;
     let mut shown: Option<f64> = None;
+    // How long the page's renderer kept the driver out (polls lost or answered late).
+    let mut starved = Duration::ZERO;
     loop {
         if Instant::now() >= deadline {
-            return Err(Failure {
-                status: Status::Timeout,
-                message: format!(
-                    "no reply within the case timeout of {} s",
-                    timeout.as_secs()
-                ),
-                reset: true,
+            return Err(if starved.is_zero() {
+                Failure {
+                    status: Status::Timeout,
+                    message: format!(
+                        "no reply within the case timeout of {} s",
+                        timeout.as_secs()
+                    ),
+                    reset: true,
+                }
+            } else {
+                busy_timeout(timeout)
             });
         }
-        let arg = shown.take().map(Json::from).unwrap_or(Json::Null);
-        let answer = bounded(
+        // `shown` goes with every poll until one is answered (the page acknowledges the request).
+        let arg = shown.map(Json::from).unwrap_or(Json::Null);
+        let asked = Instant::now();
+        let answer = bounded_or_busy(
             client,
             driver,
             "polling the case",
@@ -173,6 +266,12 @@ pub async fn run_polled(
             client.execute(POLL_SCRIPT, vec![arg]),
         )
         .await?;
+        // A poll the page answers a second or more late counts as time it kept the driver out.
+        if answer.is_none() || asked.elapsed() >= Duration::from_secs(1) {
+            starved += asked.elapsed();
+        }
+        let Some(answer) = answer else { continue };
+        shown = None;
         let text = answer.as_str().unwrap_or_default().to_string();
         let state: Json = serde_json::from_str(&text).map_err(|e| {
             failed(format!(
@@ -182,20 +281,31 @@ pub async fn run_polled(
         })?;
         if state["done"] == Json::Bool(true) {
             let reply = state["reply"].as_str().unwrap_or_default();
-            return serde_json::from_str::<Reply>(reply).map_err(|e| {
+            let mut reply = serde_json::from_str::<Reply>(reply).map_err(|e| {
                 failed(format!(
                     "the probe's reply is not readable ({e}): {}",
                     clip(reply, 300)
                 ))
-            });
+            })?;
+            note_starved(&mut reply, starved);
+            return Ok(reply);
         }
         if hide_at.is_some_and(|t| Instant::now() >= t) {
             hide_at = None;
-            hide_for(client, HIDE_FOR.as_millis() as u64, driver, timeout).await?;
+            hide_for(
+                client,
+                HIDE_FOR.as_millis() as u64,
+                driver,
+                timeout,
+                deadline,
+            )
+            .await?;
             continue;
         }
         if let Some(ms) = state["request"]["hide_ms"].as_u64() {
-            shown = Some(hide_for(client, ms.min(60_000), driver, timeout).await?);
+            // -1: the switch did not happen (the page hears so and stops waiting for it).
+            let away = hide_for(client, ms.min(60_000), driver, timeout, deadline).await?;
+            shown = Some(away.unwrap_or(-1.0));
             next_click = Instant::now() + CLICK_EVERY;
             continue;
         }
@@ -217,5 +327,37 @@ pub async fn run_polled(
             POLL_EVERY
         };
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// Tell the page meters how long the driver was kept out of the page, so a click or tab switch
+/// that never went out is put down to the page, not to chance.
+fn note_starved(reply: &mut Reply, starved: Duration) {
+    if starved.is_zero() {
+        return;
+    }
+    for meter in ["ui", "background"] {
+        if let Some(m) = reply.meters.get_mut(meter).and_then(Json::as_object_mut) {
+            m.insert(
+                "driver_starved_ms".into(),
+                Json::from(starved.as_secs_f64() * 1e3),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starvation_goes_to_the_meters_that_ran() {
+        let mut reply: Reply =
+            serde_json::from_str(r#"{"status":"ok","meters":{"ui":{"frames":[]}}}"#).unwrap();
+        note_starved(&mut reply, Duration::ZERO);
+        assert!(reply.meters["ui"].get("driver_starved_ms").is_none());
+        note_starved(&mut reply, Duration::from_millis(61_500));
+        assert_eq!(reply.meters["ui"]["driver_starved_ms"], 61_500.0);
+        assert!(reply.meters.get("background").is_none());
     }
 }

@@ -168,6 +168,40 @@ pub(super) async fn bounded<T>(
     }
 }
 
+/// Like [`bounded`], but a renderer too busy to answer is `Ok(None)`, not a failure: chromedriver
+/// gives up on a page whose main thread does not let its command in within the page-load timeout
+/// (`Timed out receiving message from renderer`), which a page training on its main thread with
+/// `scheduler.yield()` does for as long as it trains. The caller decides how long to wait.
+pub(super) async fn bounded_or_busy<T>(
+    client: &Client,
+    driver: &str,
+    what: &str,
+    limit: Duration,
+    case_timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, CmdError>>,
+) -> Result<Option<T>, Failure> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Err(e)) if renderer_busy(&e) => Ok(None),
+        Ok(r) => bounded(client, driver, what, limit, case_timeout, async { r })
+            .await
+            .map(Some),
+        Err(_) => Err(Failure {
+            status: Status::Timeout,
+            message: format!(
+                "{driver} did not answer within {} s while {what}",
+                limit.as_secs()
+            ),
+            reset: true,
+        }),
+    }
+}
+
+/// chromedriver's word for a renderer that did not take its command in time (the page's main
+/// thread busy or starving the driver's tasks); a crashed renderer is worded otherwise.
+pub(super) fn renderer_busy(e: &CmdError) -> bool {
+    matches!(e, CmdError::Standard(w) if w.message.contains("Timed out receiving message from renderer"))
+}
+
 /// What the driver said, verbatim (one line).
 pub(super) fn driver_text(e: &CmdError) -> String {
     let text = match e {

@@ -41,6 +41,21 @@ fn driver_errors_map_to_statuses() {
 }
 
 #[test]
+fn a_starved_renderer_is_busy_not_crashed() {
+    // What chromedriver said in CI while a main-thread case trained with `scheduler.yield()`.
+    let busy = CmdError::Standard(WebDriver::new(
+        ErrorStatus::Timeout,
+        "Timed out receiving message from renderer: 60.000\n  (Session info: chrome=156.0.8078.114)",
+    ));
+    assert!(renderer_busy(&busy));
+    assert!(!looks_crashed(&busy));
+    let crashed = CmdError::NotW3C(Json::String("tab crashed".into()));
+    assert!(!renderer_busy(&crashed));
+    let script = CmdError::Standard(WebDriver::new(ErrorStatus::ScriptTimeout, "script timeout"));
+    assert!(!renderer_busy(&script));
+}
+
+#[test]
 fn new_starts_nothing_and_unknown_engines_fail_cleanly() {
     let t = BrowserTarget::new("chromium");
     assert!(t.rt.is_none() && t.driver.is_none() && t.server.is_none());
