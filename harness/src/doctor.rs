@@ -68,6 +68,19 @@ fn vulkan_adapters() -> Option<String> {
     }
 }
 
+/// TensorFlow's version on the Python the Keras targets run, and which Python that is.
+fn tensorflow() -> Option<String> {
+    let python = crate::target::keras::python();
+    let o = Command::new(&python)
+        .args(["-c", "import tensorflow as tf; print(tf.__version__)"])
+        .env("TF_CPP_MIN_LOG_LEVEL", "3")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let version = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    Some(format!("tensorflow {version} ({python})"))
+}
+
 pub fn checks() -> Vec<Check> {
     let with_version = |cmd: &str, args: &[&str]| on_path(cmd).and_then(|p| version_of(&p, args));
     vec![
@@ -135,6 +148,12 @@ pub fn checks() -> Vec<Check> {
             what: "threads build (rust-src)",
             found: crate::bundle::std_sources().ok(),
             install: crate::bundle::STD_SOURCES_INSTALL,
+        },
+        Check {
+            // The Keras peers (native-keras, native-keras-fit) on the Python gapbench runs them with.
+            what: "TensorFlow (Keras peers)",
+            found: tensorflow(),
+            install: "python3 -m venv ~/.cache/gapbench-keras && ~/.cache/gapbench-keras/bin/pip install tensorflow-cpu==2.21.0 (.ci/setup; or set GAPBENCH_PYTHON)",
         },
         Check {
             what: "Vulkan adapter",
