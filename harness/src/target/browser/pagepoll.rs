@@ -3,7 +3,7 @@
 //! calibration), the case is started with a short script and polled, and between polls the
 //! harness clicks `#target` through WebDriver actions at a fixed cadence or shows another tab.
 
-use super::{Failure, bounded, bounded_or_busy, clip};
+use super::{Failure, bounded, clip, or_busy};
 use crate::plan::Case;
 use crate::record::Status;
 use crate::target::Reply;
@@ -67,13 +67,13 @@ async fn hide_for(
     timeout: Duration,
     deadline: Instant,
 ) -> Result<Option<f64>, Failure> {
-    let Some(me) = bounded_or_busy(
+    let Some(me) = bounded(
         client,
         driver,
         "reading the window handle",
         COMMAND_LIMIT,
         timeout,
-        client.window(),
+        or_busy(client.window()),
     )
     .await?
     else {
@@ -81,25 +81,25 @@ async fn hide_for(
     };
     let away = Instant::now();
     let switched = async {
-        let Some(tab) = bounded_or_busy(
+        let Some(tab) = bounded(
             client,
             driver,
             "opening a second tab",
             COMMAND_LIMIT,
             timeout,
-            client.new_window(true),
+            or_busy(client.new_window(true)),
         )
         .await?
         else {
             return Ok(false);
         };
-        if bounded_or_busy(
+        if bounded(
             client,
             driver,
             "switching to the second tab",
             COMMAND_LIMIT,
             timeout,
-            client.switch_to_window(tab.handle),
+            or_busy(client.switch_to_window(tab.handle)),
         )
         .await?
         .is_none()
@@ -125,36 +125,36 @@ async fn back_to(
 ) -> Result<(), Failure> {
     loop {
         let done = async {
-            let Some(all) = bounded_or_busy(
+            let Some(all) = bounded(
                 client,
                 driver,
                 "listing the tabs",
                 COMMAND_LIMIT,
                 timeout,
-                client.windows(),
+                or_busy(client.windows()),
             )
             .await?
             else {
                 return Ok(false);
             };
             for w in all.into_iter().filter(|w| w != me) {
-                let shown = bounded_or_busy(
+                let shown = bounded(
                     client,
                     driver,
                     "switching to the second tab",
                     COMMAND_LIMIT,
                     timeout,
-                    client.switch_to_window(w),
+                    or_busy(client.switch_to_window(w)),
                 )
                 .await?;
                 let closed = match shown {
-                    Some(()) => bounded_or_busy(
+                    Some(()) => bounded(
                         client,
                         driver,
                         "closing the second tab",
                         COMMAND_LIMIT,
                         timeout,
-                        client.close_window(),
+                        or_busy(client.close_window()),
                     )
                     .await?
                     .is_some(),
@@ -165,13 +165,13 @@ async fn back_to(
                 }
             }
             Ok::<bool, Failure>(
-                bounded_or_busy(
+                bounded(
                     client,
                     driver,
                     "switching back to the probe tab",
                     COMMAND_LIMIT,
                     timeout,
-                    client.switch_to_window(me.clone()),
+                    or_busy(client.switch_to_window(me.clone())),
                 )
                 .await?
                 .is_some(),
@@ -257,13 +257,13 @@ pub async fn run_polled(
         // `shown` goes with every poll until one is answered (the page acknowledges the request).
         let arg = shown.map(Json::from).unwrap_or(Json::Null);
         let asked = Instant::now();
-        let answer = bounded_or_busy(
+        let answer = bounded(
             client,
             driver,
             "polling the case",
             COMMAND_LIMIT,
             timeout,
-            client.execute(POLL_SCRIPT, vec![arg]),
+            or_busy(client.execute(POLL_SCRIPT, vec![arg])),
         )
         .await?;
         // A poll the page answers a second or more late counts as time it kept the driver out.

@@ -168,31 +168,17 @@ pub(super) async fn bounded<T>(
     }
 }
 
-/// Like [`bounded`], but a renderer too busy to answer is `Ok(None)`, not a failure: chromedriver
-/// gives up on a page whose main thread does not let its command in within the page-load timeout
-/// (`Timed out receiving message from renderer`), which a page training on its main thread with
-/// `scheduler.yield()` does for as long as it trains. The caller decides how long to wait.
-pub(super) async fn bounded_or_busy<T>(
-    client: &Client,
-    driver: &str,
-    what: &str,
-    limit: Duration,
-    case_timeout: Duration,
+/// `fut`, with a renderer too busy to answer as `Ok(None)` rather than an error (for [`bounded`]):
+/// chromedriver gives up on a page whose main thread does not let its command in within the
+/// page-load timeout (`Timed out receiving message from renderer`), which a page training on its
+/// main thread with `scheduler.yield()` does for as long as it trains. The caller decides how
+/// long to wait.
+pub(super) async fn or_busy<T>(
     fut: impl std::future::Future<Output = Result<T, CmdError>>,
-) -> Result<Option<T>, Failure> {
-    match tokio::time::timeout(limit, fut).await {
-        Ok(Err(e)) if renderer_busy(&e) => Ok(None),
-        Ok(r) => bounded(client, driver, what, limit, case_timeout, async { r })
-            .await
-            .map(Some),
-        Err(_) => Err(Failure {
-            status: Status::Timeout,
-            message: format!(
-                "{driver} did not answer within {} s while {what}",
-                limit.as_secs()
-            ),
-            reset: true,
-        }),
+) -> Result<Option<T>, CmdError> {
+    match fut.await {
+        Err(e) if renderer_busy(&e) => Ok(None),
+        r => r.map(Some),
     }
 }
 
