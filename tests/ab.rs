@@ -1,6 +1,8 @@
 //! `gapbench ab`: interleaved A/B on this machine, natively (a few seconds a round). The same
 //! build on both sides is never a regression; a candidate slowed by a known 10% (the
-//! `slowdown` knob) is `slower`, exit 1, within the rounds given. A test of what the verdict
+//! `slowdown` knob) is `slower`, exit 1, within ab's default budget (looks every 6 rounds, at most
+//! 24: with 14 rounds it was `unknown` in 2 of 15 runs, a process here being 1.3x slower than the
+//! next about one time in four). A test of what the verdict
 //! detects, and of the sampling loop, not of the machine's speed.
 
 mod common;
@@ -33,9 +35,9 @@ fn ab(dir: &std::path::Path, extra: &[&str]) -> Output {
         "--min-rounds".into(),
         "6".into(),
         "--look-every".into(),
-        "4".into(),
+        "6".into(),
         "--max-rounds".into(),
-        "14".into(),
+        "24".into(),
         "--metric".into(),
         "step_time_rel".into(),
         "--quiet".into(),
@@ -81,7 +83,7 @@ fn the_same_build_twice_is_never_a_regression() {
 }
 
 #[test]
-fn a_ten_percent_slowdown_is_found_within_fourteen_rounds() {
+fn a_ten_percent_slowdown_is_found_within_the_default_budget() {
     let _one = common::exclusive();
     let dir = temp_dir("ab-slow");
     let out = ab(&dir, &["--candidate", "slowdown=0.1"]);

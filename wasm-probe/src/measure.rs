@@ -165,18 +165,20 @@ pub fn settled(warmup_ms: &[f64]) -> bool {
 /// ticks of a cross-origin-isolated page's clock (5 µs in Chromium, 20 µs in Firefox).
 pub const CALIB_ITERS: u32 = 300_000;
 
-/// The drift calibration: a fixed chain of dependent 64-bit multiply-adds (an LCG), no memory
+/// The drift calibration: a fixed chain of dependent 64-bit multiplies and xor-shifts, no memory
 /// traffic, no SIMD, no allocation: it runs at the core's speed of the moment, whatever the
 /// workload, so `step / calibration` cancels the machine's own drift (frequency, steal time)
 /// between and within runs. It also cancels an engine change that slows plain integer code as
 /// much as training: such a change shows in the raw step time only.
+///
+/// The chain stays in registers: only its seed goes through `black_box` (so it is not folded),
+/// and no closed form exists for it. An earlier version passed every link through `black_box`,
+/// which puts the value in memory each time: its speed then hung on store-to-load forwarding and
+/// was bimodal from one process to the next here (0.95 or 0.48 ms for the same loop, by process).
 pub fn calibrate(iters: u32, seed: u64) -> u64 {
-    let mut x = seed | 1;
+    let mut x = std::hint::black_box(seed | 1);
     for _ in 0..iters {
-        x = std::hint::black_box(
-            x.wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407),
-        );
+        x = x.wrapping_mul(6_364_136_223_846_793_005) ^ (x >> 29);
     }
     x
 }
