@@ -161,7 +161,7 @@ pub fn settled(warmup_ms: &[f64]) -> bool {
     })
 }
 
-/// Iterations of [`calibrate`]: about 0.3 ms natively on this project's 2-core VM, some tens of
+/// Iterations of [`calibrate`]: about 0.44 ms natively on this project's 2-core VM, some tens of
 /// ticks of a cross-origin-isolated page's clock (5 µs in Chromium, 20 µs in Firefox).
 pub const CALIB_ITERS: u32 = 300_000;
 
