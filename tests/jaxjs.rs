@@ -86,6 +86,7 @@ steps = 5
 
 #[test]
 fn jaxjs_trains_tm_image_in_node_and_chromium() {
+    let _one = common::exclusive(); // the cross-check in this file times steps: not next to it
     if !installed() {
         return;
     }

@@ -84,6 +84,7 @@ fn losses(samples: &[Sample], case_id: &str) -> (f64, f64, Vec<f64>) {
 
 #[test]
 fn keras_trains_on_both_paths_or_says_how_to_install_it() {
+    let _one = common::exclusive(); // the cross-check in this file times steps: not next to it
     let dir = temp_dir("keras");
     let (rows, samples) = run(&dir, SCENARIO);
     let cases: Vec<&Record> = rows

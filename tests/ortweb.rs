@@ -47,6 +47,7 @@ meters = ["throughput"]
 
 #[test]
 fn ortweb_trains_tm_image_in_chromium() {
+    let _one = common::exclusive(); // the cross-check in this file times steps: not next to it
     if !installed() {
         return;
     }
@@ -160,7 +161,7 @@ fn ortweb_record_agrees_with_independent_script() {
     if !installed() {
         return;
     }
-    let _one = common::exclusive();
+    let _one = common::exclusive(); // timing: not next to the other test of this binary
     let dir = temp_dir("ortweb-check");
     common::assert_agrees_with_script("ORT-Web", "ortweb_check.mjs", |round| {
         common::one_case_median(&dir, round, CHECK_SCENARIO)

@@ -8,7 +8,9 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// Held by tests of one file that measure a browser and must not share the 2 cores (or the
-/// memory) with another such test running on the harness's parallel test threads.
+/// memory) with another such test running on the harness's parallel test threads. A lock keeps
+/// nothing off a test unless every heavy test of its file holds it too: a cross-check that held it
+/// alone still ran next to its file's other browser test (ORT-Web's failed in CI that way).
 pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
@@ -257,11 +259,17 @@ pub fn assert_nothing_left(pid: u32, mark: Option<&str>, grace: Duration) {
 }
 
 /// The median step time, ms, that an independent peer script in `tests/peers/` prints as its
-/// last line (`{"median_ms": …}`), run with 5 warm-up and 40 measured steps.
+/// last line (`{"median_ms": …}`), run with 5 warm-up and 40 measured steps. `script` is the
+/// file, then any further arguments of the script after those two, split at spaces
+/// (`"tfjs_check.mjs trainOnBatch"`).
 pub fn peer_script_median(script: &str) -> f64 {
+    let mut words = script.split_whitespace();
+    let file = words.next().expect("a script file");
     let o = std::process::Command::new("node")
         .current_dir(repo())
-        .args([&format!("tests/peers/{script}"), "5", "40"])
+        .arg(format!("tests/peers/{file}"))
+        .args(["5", "40"])
+        .args(words)
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&o.stdout);
