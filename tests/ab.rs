@@ -1,9 +1,12 @@
 //! `gapbench ab`: interleaved A/B on this machine, natively (a few seconds a round). The same
-//! build on both sides is never a regression; a candidate slowed by a known 10% (the
-//! `slowdown` knob) is `slower`, exit 1, within ab's default budget (looks every 6 rounds, at most
-//! 24: with 14 rounds it was `unknown` in 2 of 15 runs, a process here being 1.3x slower than the
-//! next about one time in four). A test of what the verdict
-//! detects, and of the sampling loop, not of the machine's speed.
+//! build on both sides is never a regression; a candidate slowed by a known 30% (the `slowdown`
+//! knob) is `slower`, exit 1, within ab's default budget (looks every 6 rounds, at most 24). A
+//! test of what the verdict detects, and of the sampling loop, not of the machine's speed: so the
+//! known change is one this VM's noise cannot hide. It was 10%, found in 8 of 8 runs on a quiet
+//! afternoon, then `unknown` after 24 rounds in a clean-clone CI run (ratio 1.087, 99.8% CI
+//! 0.908-1.137) while 8 of the baseline's 24 processes and 5 of the candidate's stepped in a 1.3x
+//! slower mode; scaling that run's candidate to 30% still gives a CI of 1.06-1.34
+//! (docs/findings.md, "`gapbench ab` on this machine").
 
 mod common;
 
@@ -83,14 +86,14 @@ fn the_same_build_twice_is_never_a_regression() {
 }
 
 #[test]
-fn a_ten_percent_slowdown_is_found_within_the_default_budget() {
+fn a_thirty_percent_slowdown_is_found_within_the_default_budget() {
     let _one = common::exclusive();
     let dir = temp_dir("ab-slow");
-    let out = ab(&dir, &["--candidate", "slowdown=0.1"]);
+    let out = ab(&dir, &["--candidate", "slowdown=0.3"]);
     let md = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{md}\n{}", text(&out.stderr));
     assert_eq!(verdicts(&out), vec!["slower".to_string()], "{md}");
-    assert!(md.contains("slowdown=0.1"), "{md}");
+    assert!(md.contains("slowdown=0.3"), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
