@@ -187,29 +187,11 @@ fn keras_fit_agrees_with_an_independent_script() {
     }
     let _one = common::exclusive(); // timing: not next to the other test of this binary
     let dir = temp_dir("keras-check");
-    use harness::stats::median as med;
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    let mut ratio = f64::NAN;
-    // Interleaved (ABBA) rounds: this VM's speed drifts.
-    for round in 0..9 {
-        if round % 2 == 0 {
-            ours.push(gapbench_fit_median(&dir, round));
-            theirs.push(script_median());
-        } else {
-            theirs.push(script_median());
-            ours.push(gapbench_fit_median(&dir, round));
-        }
-        if round < 2 {
-            continue;
-        }
-        ratio = med(&ours) / med(&theirs);
-        eprintln!("round {round}: gapbench {ours:.3?}, script {theirs:.3?}, ratio {ratio:.3}");
-        if (1.0 / 1.15..=1.15).contains(&ratio) {
-            let _ = std::fs::remove_dir_all(&dir);
-            return;
-        }
-    }
-    panic!(
-        "gapbench's keras-fit step ({ours:.3?}) and keras_check.py's ({theirs:.3?}) differ by more than 15%: ratio {ratio:.3}"
+    common::assert_agrees(
+        "keras-fit",
+        "keras_check.py",
+        |round| gapbench_fit_median(&dir, round),
+        script_median,
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -285,38 +285,59 @@ pub fn peer_script_median(script: &str) -> f64 {
 }
 
 /// gapbench's median step time (`ours(round)`, ms) agrees within 15% with the independent peer
-/// script `tests/peers/{script}`. This VM's speed drifts, so the two run interleaved (ABBA), 3
-/// rounds and up to 9 while the medians disagree; it panics when the medians of all rounds still
-/// differ by more than 15%.
-pub fn assert_agrees_with_script(peer: &str, script: &str, mut ours_at: impl FnMut(usize) -> f64) {
-    use harness::stats::median;
+/// script `tests/peers/{script}` ([`assert_agrees`]).
+pub fn assert_agrees_with_script(peer: &str, script: &str, ours_at: impl FnMut(usize) -> f64) {
+    assert_agrees(peer, script, ours_at, || peer_script_median(script));
+}
+
+/// The lower quartile of `v` (one median step time per process): the figure a cross-check holds
+/// the two sides to. This VM now and then runs a whole short process 1.3-1.8x slower (one process
+/// in three or four, on either side; interference only slows), and with 9 processes a side the
+/// medians of the two sides drew different numbers of slow ones (a 13% gap from that alone in
+/// CI); the quartile stays among the unslowed processes, where a real difference still shows.
+pub fn unslowed(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_unstable_by(f64::total_cmp);
+    harness::stats::quantile(&s, 0.25)
+}
+
+/// gapbench's step time (`ours_at(round)`, ms) agrees within 15% with an independent script's
+/// (`theirs()`, ms), on [`unslowed`] of each side's per-process figures. This VM's speed drifts,
+/// so the two run interleaved (ABBA), 3 rounds and up to 9 while they disagree; it panics when
+/// all the rounds still differ by more than 15%, either way.
+pub fn assert_agrees(
+    peer: &str,
+    script: &str,
+    mut ours_at: impl FnMut(usize) -> f64,
+    mut theirs_at: impl FnMut() -> f64,
+) {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let mut ratio = f64::NAN;
     for round in 0..9 {
         if round % 2 == 0 {
             ours.push(ours_at(round));
-            theirs.push(peer_script_median(script));
+            theirs.push(theirs_at());
         } else {
-            theirs.push(peer_script_median(script));
+            theirs.push(theirs_at());
             ours.push(ours_at(round));
         }
         if round < 2 {
             continue;
         }
-        ratio = median(&ours) / median(&theirs);
+        ratio = unslowed(&ours) / unslowed(&theirs);
         eprintln!(
-            "round {round}: gapbench {:.3} ms, script {:.3} ms ({ours:.3?} / {theirs:.3?}), ratio {ratio:.3}",
-            median(&ours),
-            median(&theirs)
+            "round {round}: gapbench {:.3} ms, script {:.3} ms (lower quartiles of {ours:.3?} / {theirs:.3?}), ratio {ratio:.3}",
+            unslowed(&ours),
+            unslowed(&theirs)
         );
         if (1.0 / 1.15..=1.15).contains(&ratio) {
             return;
         }
     }
     panic!(
-        "gapbench's {peer} step ({:.3} ms, {ours:.3?}) and the independent script's ({:.3} ms, {theirs:.3?}) differ by more than 15%: ratio {ratio:.3}",
-        median(&ours),
-        median(&theirs)
+        "gapbench's {peer} step ({:.3} ms, the lower quartile of {ours:.3?}) and {script}'s ({:.3} ms, of {theirs:.3?}) differ by more than 15%: ratio {ratio:.3}",
+        unslowed(&ours),
+        unslowed(&theirs)
     );
 }
 

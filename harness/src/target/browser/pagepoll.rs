@@ -57,49 +57,56 @@ async fn click(client: &Client, target: &fantoccini::elements::Element) -> Resul
         .map_err(|e| e.to_string())
 }
 
+/// The WebDriver session of a polled case, for its commands: each bounded by [`COMMAND_LIMIT`]
+/// and the case timeout.
+struct Session<'a> {
+    client: &'a Client,
+    driver: &'a str,
+    timeout: Duration,
+}
+
+impl Session<'_> {
+    /// One command, `what` naming it in a failure; `None` when the page's renderer was too busy
+    /// to take it ([`or_busy`]).
+    async fn busy_or<T>(
+        &self,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    ) -> Result<Option<T>, Failure> {
+        bounded(
+            self.client,
+            self.driver,
+            what,
+            COMMAND_LIMIT,
+            self.timeout,
+            or_busy(fut),
+        )
+        .await
+    }
+}
+
 /// Show a new tab for `ms`, then close it and come back; the time actually away, in ms, or None
 /// when the switch did not happen because the page's renderer was too busy to take the driver's
 /// commands (the probe tab is shown again before returning).
-async fn hide_for(
-    client: &Client,
-    ms: u64,
-    driver: &str,
-    timeout: Duration,
-    deadline: Instant,
-) -> Result<Option<f64>, Failure> {
-    let Some(me) = bounded(
-        client,
-        driver,
-        "reading the window handle",
-        COMMAND_LIMIT,
-        timeout,
-        or_busy(client.window()),
-    )
-    .await?
+async fn hide_for(s: &Session<'_>, ms: u64, deadline: Instant) -> Result<Option<f64>, Failure> {
+    let client = s.client;
+    let Some(me) = s
+        .busy_or("reading the window handle", client.window())
+        .await?
     else {
         return Ok(None);
     };
     let away = Instant::now();
     let switched = async {
-        let Some(tab) = bounded(
-            client,
-            driver,
-            "opening a second tab",
-            COMMAND_LIMIT,
-            timeout,
-            or_busy(client.new_window(true)),
-        )
-        .await?
+        let Some(tab) = s
+            .busy_or("opening a second tab", client.new_window(true))
+            .await?
         else {
             return Ok(false);
         };
-        if bounded(
-            client,
-            driver,
+        if s.busy_or(
             "switching to the second tab",
-            COMMAND_LIMIT,
-            timeout,
-            or_busy(client.switch_to_window(tab.handle)),
+            client.switch_to_window(tab.handle),
         )
         .await?
         .is_none()
@@ -111,53 +118,31 @@ async fn hide_for(
     }
     .await?;
     let away = away.elapsed().as_secs_f64() * 1e3;
-    back_to(client, &me, driver, timeout, deadline).await?;
+    back_to(s, &me, deadline).await?;
     Ok(switched.then_some(away))
 }
 
 /// Close every tab but `me` and show `me`, waiting out a busy renderer until `deadline`.
 async fn back_to(
-    client: &Client,
+    s: &Session<'_>,
     me: &fantoccini::wd::WindowHandle,
-    driver: &str,
-    timeout: Duration,
     deadline: Instant,
 ) -> Result<(), Failure> {
+    let client = s.client;
     loop {
         let done = async {
-            let Some(all) = bounded(
-                client,
-                driver,
-                "listing the tabs",
-                COMMAND_LIMIT,
-                timeout,
-                or_busy(client.windows()),
-            )
-            .await?
-            else {
+            let Some(all) = s.busy_or("listing the tabs", client.windows()).await? else {
                 return Ok(false);
             };
             for w in all.into_iter().filter(|w| w != me) {
-                let shown = bounded(
-                    client,
-                    driver,
-                    "switching to the second tab",
-                    COMMAND_LIMIT,
-                    timeout,
-                    or_busy(client.switch_to_window(w)),
-                )
-                .await?;
+                let shown = s
+                    .busy_or("switching to the second tab", client.switch_to_window(w))
+                    .await?;
                 let closed = match shown {
-                    Some(()) => bounded(
-                        client,
-                        driver,
-                        "closing the second tab",
-                        COMMAND_LIMIT,
-                        timeout,
-                        or_busy(client.close_window()),
-                    )
-                    .await?
-                    .is_some(),
+                    Some(()) => s
+                        .busy_or("closing the second tab", client.close_window())
+                        .await?
+                        .is_some(),
                     None => false,
                 };
                 if !closed {
@@ -165,13 +150,9 @@ async fn back_to(
                 }
             }
             Ok::<bool, Failure>(
-                bounded(
-                    client,
-                    driver,
+                s.busy_or(
                     "switching back to the probe tab",
-                    COMMAND_LIMIT,
-                    timeout,
-                    or_busy(client.switch_to_window(me.clone())),
+                    client.switch_to_window(me.clone()),
                 )
                 .await?
                 .is_some(),
@@ -182,7 +163,7 @@ async fn back_to(
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(busy_timeout(timeout));
+            return Err(busy_timeout(s.timeout));
         }
     }
 }
@@ -235,6 +216,11 @@ pub async fn run_polled(
     )
     .await?;
     let deadline = Instant::now() + timeout;
+    let session = Session {
+        client,
+        driver,
+        timeout,
+    };
     let mut next_click = Instant::now() + CLICK_EVERY;
     let mut shown: Option<f64> = None;
     // How long the page's renderer kept the driver out (polls lost or answered late).
@@ -257,15 +243,9 @@ pub async fn run_polled(
         // `shown` goes with every poll until one is answered (the page acknowledges the request).
         let arg = shown.map(Json::from).unwrap_or(Json::Null);
         let asked = Instant::now();
-        let answer = bounded(
-            client,
-            driver,
-            "polling the case",
-            COMMAND_LIMIT,
-            timeout,
-            or_busy(client.execute(POLL_SCRIPT, vec![arg])),
-        )
-        .await?;
+        let answer = session
+            .busy_or("polling the case", client.execute(POLL_SCRIPT, vec![arg]))
+            .await?;
         // A poll the page answers a second or more late counts as time it kept the driver out.
         if answer.is_none() || asked.elapsed() >= Duration::from_secs(1) {
             starved += asked.elapsed();
@@ -292,19 +272,12 @@ pub async fn run_polled(
         }
         if hide_at.is_some_and(|t| Instant::now() >= t) {
             hide_at = None;
-            hide_for(
-                client,
-                HIDE_FOR.as_millis() as u64,
-                driver,
-                timeout,
-                deadline,
-            )
-            .await?;
+            hide_for(&session, HIDE_FOR.as_millis() as u64, deadline).await?;
             continue;
         }
         if let Some(ms) = state["request"]["hide_ms"].as_u64() {
             // -1: the switch did not happen (the page hears so and stops waiting for it).
-            let away = hide_for(client, ms.min(60_000), driver, timeout, deadline).await?;
+            let away = hide_for(&session, ms.min(60_000), deadline).await?;
             shown = Some(away.unwrap_or(-1.0));
             next_click = Instant::now() + CLICK_EVERY;
             continue;
