@@ -284,8 +284,8 @@ pub fn peer_script_median(script: &str) -> f64 {
     v["median_ms"].as_f64().expect("median_ms")
 }
 
-/// gapbench's median step time (`ours(round)`, ms) agrees within 15% with the independent peer
-/// script `tests/peers/{script}` ([`assert_agrees`]).
+/// gapbench's step time (`ours_at(round)`, ms) agrees within 15% with the independent peer
+/// script `tests/peers/{script}`'s median ([`peer_script_median`]), as [`assert_agrees`] holds them.
 pub fn assert_agrees_with_script(peer: &str, script: &str, ours_at: impl FnMut(usize) -> f64) {
     assert_agrees(peer, script, ours_at, || peer_script_median(script));
 }
@@ -302,7 +302,7 @@ pub fn unslowed(v: &[f64]) -> f64 {
 }
 
 /// gapbench's step time (`ours_at(round)`, ms) agrees within 15% with an independent script's
-/// (`theirs()`, ms), on [`unslowed`] of each side's per-process figures. This VM's speed drifts,
+/// (`theirs_at()`, ms), on [`unslowed`] of each side's per-process figures. This VM's speed drifts,
 /// so the two run interleaved (ABBA), 3 rounds and up to 9 while they disagree; it panics when
 /// all the rounds still differ by more than 15%, either way.
 pub fn assert_agrees(
